@@ -1,0 +1,19 @@
+// The list of subcommands, each loaded only when it runs, so `mqx pub` never loads the
+// broker or the bench. Adding a command = one line here plus its module.
+
+import type { CommandModule } from 'yargs';
+
+export interface CommandEntry {
+  name: string;
+  aliases?: string[];
+  describe: string;
+  load: () => Promise<{ command: CommandModule<any, any> }>;
+}
+
+export const commands: CommandEntry[] = [
+];
+
+export function findCommand(name: string | undefined): CommandEntry | undefined {
+  if (name === undefined) return undefined;
+  return commands.find((entry) => entry.name === name || entry.aliases?.includes(name));
+}

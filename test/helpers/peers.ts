@@ -1,0 +1,121 @@
+// Real peers for tests: Debian's mosquitto and its clients, Python's paho-mqtt.
+// A missing peer skips the test with a reason, or fails it when MQX_REQUIRE_PEERS=1 (CI).
+
+import { spawnSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import type { TestContext } from 'node:test';
+import { waitForOutput } from './process.js';
+
+const PEER_PATHS: Record<string, string[]> = {
+  mosquitto: ['/usr/sbin/mosquitto', 'mosquitto'],
+  mosquitto_pub: ['/usr/bin/mosquitto_pub', 'mosquitto_pub'],
+  mosquitto_sub: ['/usr/bin/mosquitto_sub', 'mosquitto_sub'],
+  mosquitto_passwd: ['/usr/bin/mosquitto_passwd', 'mosquitto_passwd'],
+  openssl: ['/usr/bin/openssl', 'openssl'],
+};
+
+const found = new Map<string, string | null>();
+
+/** The path of a peer program, or null when it is not installed. */
+export function peerPath(name: string): string | null {
+  if (found.has(name)) return found.get(name)!;
+  let path: string | null = null;
+  if (name === 'paho') {
+    const probe = spawnSync('/usr/bin/python3', ['-c', 'import paho.mqtt.client'], { stdio: 'ignore' });
+    path = probe.status === 0 ? '/usr/bin/python3' : null;
+  } else {
+    for (const candidate of PEER_PATHS[name] ?? [name]) {
+      const probe = spawnSync('sh', ['-c', `command -v ${candidate}`], { encoding: 'utf8' });
+      if (probe.status === 0 && probe.stdout.trim()) { path = probe.stdout.trim(); break; }
+    }
+  }
+  found.set(name, path);
+  return path;
+}
+
+export const peersRequired = process.env.MQX_REQUIRE_PEERS === '1';
+
+/**
+ * Returns true when every named peer is installed. Otherwise skips the test with the reason,
+ * or throws (failing it) when MQX_REQUIRE_PEERS=1.
+ */
+export function havePeers(t: TestContext, ...names: string[]): boolean {
+  const missing = names.filter((name) => peerPath(name) === null);
+  if (missing.length === 0) return true;
+  const reason = `peer not installed: ${missing.join(', ')} (apt-get install mosquitto mosquitto-clients python3-paho-mqtt)`;
+  if (peersRequired) throw new Error(`${reason}; MQX_REQUIRE_PEERS=1 requires it`);
+  t.skip(reason);
+  return false;
+}
+
+/** A free TCP port on 127.0.0.1, for peers that cannot listen on port 0 themselves. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningMosquitto {
+  port: number;
+  dir: string;
+  process: ChildProcess;
+  /** Everything mosquitto logged so far. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Debian's mosquitto on a free loopback port with `extraConfig` appended
+ * (anonymous allowed unless the extra config says otherwise). Resolves once it listens.
+ */
+export async function startMosquitto(extraConfig = '', options: { anonymous?: boolean } = {}): Promise<RunningMosquitto> {
+  const binary = peerPath('mosquitto');
+  if (!binary) throw new Error('mosquitto is not installed');
+  const dir = mkdtempSync(join(tmpdir(), 'mqx-mosquitto-'));
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const config = [
+      'user root',
+      `listener ${port} 127.0.0.1`,
+      `allow_anonymous ${options.anonymous === false ? 'false' : 'true'}`,
+      'log_dest stderr',
+      'log_type all',
+      extraConfig,
+    ].join('\n') + '\n';
+    const configPath = join(dir, 'mosquitto.conf');
+    writeFileSync(configPath, config);
+    const child = spawn(binary, ['-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let logged = '';
+    child.stderr!.on('data', (chunk: Buffer) => { logged += chunk.toString(); });
+    const exited = new Promise<never>((_, reject) => child.once('exit', () => reject(new Error(`mosquitto exited: ${logged}`))));
+    try {
+      await Promise.race([waitForOutput(child.stderr!, / running\b/, 10000), exited]);
+    } catch (error) {
+      child.kill('SIGKILL');
+      if (attempt < 3 && /Address already in use/.test(logged)) continue;
+      throw error;
+    }
+    exited.catch(() => undefined);
+    return {
+      port,
+      dir,
+      process: child,
+      log: () => logged,
+      stop: () => new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) { rmSync(dir, { recursive: true, force: true }); resolve(); return; }
+        child.once('exit', () => { rmSync(dir, { recursive: true, force: true }); resolve(); });
+        child.kill('SIGTERM');
+      }),
+    };
+  }
+}
