@@ -1,11 +1,12 @@
 // Runs every compiled test file (dist/test/**/*.test.js) with node's test runner.
-// Usage: node scripts/run-tests.mjs [test/unit|test/integration|test/e2e ...]
+// Usage: node scripts/run-tests.mjs [test/unit | test/e2e/pub.test.js ...] (paths under dist/)
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 function collect(dir, found) {
   if (!existsSync(dir)) return found;
+  if (!statSync(dir).isDirectory()) { found.push(dir); return found; }
   for (const name of readdirSync(dir).sort()) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) collect(path, found);
