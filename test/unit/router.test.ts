@@ -274,3 +274,17 @@ test('the trie agrees with topicMatchesFilter over random subscriptions and topi
     assert.deepEqual(actual, expected, topic);
   }
 });
+
+test('after a flood of never-repeating topics (cache paused) matches stay right and follow changes', () => {
+  const router = new Router();
+  router.add('c', 'dev/+/up', opts(1));
+  let matched = 0;
+  for (let i = 0; i < 80_000; i++) matched += router.match(`dev/${i}/up`).length;
+  assert.equal(matched, 80_000);
+  router.add('d', 'dev/#', opts(0));
+  assert.deepEqual(clients(router.match('dev/5/up')), ['c', 'd']);
+  router.remove('c', 'dev/+/up');
+  assert.deepEqual(clients(router.match('dev/5/up')), ['d']);
+  for (let i = 0; i < 80_000; i++) router.match(`dev/${i % 3}/up`);
+  assert.deepEqual(clients(router.match('dev/1/up')), ['d']);
+});
