@@ -11,6 +11,7 @@ export interface CommandEntry {
 }
 
 export const commands: CommandEntry[] = [
+  { name: 'pub', aliases: ['publish'], describe: 'publish messages (drop-in for mosquitto_pub)', load: () => import('./pub.js') },
 ];
 
 export function findCommand(name: string | undefined): CommandEntry | undefined {
