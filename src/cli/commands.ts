@@ -11,7 +11,9 @@ export interface CommandEntry {
 }
 
 export const commands: CommandEntry[] = [
+  { name: 'broker', describe: 'run an MQTT broker (like mosquitto)', load: () => import('./broker.js') },
   { name: 'pub', aliases: ['publish'], describe: 'publish messages (drop-in for mosquitto_pub)', load: () => import('./pub.js') },
+  { name: 'passwd', describe: 'manage a Mosquitto password file (drop-in for mosquitto_passwd)', load: () => import('./passwd.js') },
 ];
 
 export function findCommand(name: string | undefined): CommandEntry | undefined {

@@ -1,0 +1,239 @@
+// createBroker(options): the broker as a library. Owns sessions, router, retained store,
+// connections and timers; listeners only hand it streams (handle()). Never imports the CLI.
+
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { MqttError, ReasonCode } from '../codec/index.js';
+import type { PublishProperties, QoS } from '../codec/index.js';
+import { Connection } from './connection.js';
+import { brokerMessage, routeMessage } from './deliver.js';
+import { silentLogger } from './logger.js';
+import type { BrokerLogger } from './logger.js';
+import type { Message } from './message.js';
+import { Metrics } from './metrics.js';
+import { resolveOptions } from './options.js';
+import type { BrokerOptions, ResolvedBrokerOptions } from './options.js';
+import { RetainedStore } from './retained.js';
+import { Router } from './router.js';
+import type { Session, WillMessage } from './session.js';
+import { SessionStore } from './session-store.js';
+import { SysPublisher } from './sys.js';
+import { listenTcp } from './transport/tcp.js';
+import type { BoundAddress, StreamInfo, Transport } from './transport/transport.js';
+
+export interface PublishOptions {
+  qos?: QoS;
+  retain?: boolean;
+  properties?: PublishProperties;
+}
+
+export class Broker extends EventEmitter {
+  readonly options: ResolvedBrokerOptions;
+  readonly logger: BrokerLogger;
+  readonly metrics = new Metrics();
+  readonly router = new Router();
+  readonly retained = new RetainedStore<Message>();
+  readonly sessions: SessionStore;
+  readonly connections = new Set<Connection>();
+  private transports: Transport[] = [];
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly sys: SysPublisher;
+  private closing = false;
+
+  constructor(options: BrokerOptions = {}) {
+    super();
+    this.options = resolveOptions(options);
+    this.logger = this.options.logger ?? silentLogger;
+    this.sessions = new SessionStore(this.options, this.metrics, (session) => this.endSession(session));
+    this.sys = new SysPublisher(this);
+  }
+
+  /** Starts every configured listener; resolves to the bound addresses (port 0 reads back here). */
+  async listen(): Promise<BoundAddress[]> {
+    try {
+      for (const listener of this.options.listeners) {
+        const transport = await listenTcp(listener, (stream, info) => this.handle(stream, info));
+        this.transports.push(transport);
+        const family = transport.address.family === 'IPv6' ? 'ipv6' : 'ipv4';
+        this.logger.log('information', `Opening ${family} listen socket on port ${transport.address.port}.`);
+      }
+    } catch (error) {
+      await Promise.all(this.transports.map((transport) => transport.close()));
+      this.transports = [];
+      throw error;
+    }
+    this.startTimers();
+    return this.addresses();
+  }
+
+  addresses(): BoundAddress[] {
+    return this.transports.map((transport) => transport.address);
+  }
+
+  /** Serves one client over any duplex stream (a socket, a TLS stream, a WebSocket stream, a test pair). */
+  handle(stream: Duplex, info: Partial<StreamInfo> = {}): void {
+    const remoteAddress = info.remoteAddress ?? 'stream';
+    if (this.closing) { stream.destroy(); return; }
+    const max = this.options.max_connections;
+    if (max >= 0 && this.connections.size >= max) {
+      this.logger.log('notice', `Client connection from ${remoteAddress} denied: max_connections exceeded.`);
+      stream.destroy();
+      return;
+    }
+    this.startTimers();
+    const connection = new Connection(this, stream, remoteAddress, info.listener ?? '');
+    this.connections.add(connection);
+    this.metrics.sockets++;
+    this.logger.log('notice', `New connection from ${remoteAddress} on port ${info.listener ?? '-'}.`);
+  }
+
+  /** Publishes a message as the broker (no publisher id). */
+  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): void {
+    const message = brokerMessage(topic, typeof payload === 'string' ? Buffer.from(payload) : payload, options.qos ?? 0, options.retain === true);
+    if (options.properties) {
+      message.properties = options.properties;
+      if (options.properties.messageExpiryInterval !== undefined) message.expiresAt = Date.now() + options.properties.messageExpiryInterval * 1000;
+    }
+    this.publishMessage(message);
+  }
+
+  publishMessage(message: Message): number {
+    if (message.retain) this.retained.set(message.topic, message.payload.length === 0 ? null : message);
+    return routeMessage(this, message);
+  }
+
+  /** Called by a connection once CONNACK is about to be sent. */
+  connectionAccepted(connection: Connection): void {
+    this.metrics.clientsConnected++;
+    if (this.metrics.clientsConnected > this.metrics.clientsMaximum) this.metrics.clientsMaximum = this.metrics.clientsConnected;
+    this.metrics.connectionsTotal++;
+    this.router.setOnline(connection.clientId, true);
+  }
+
+  /** Called exactly once per connection when it closes, for whatever reason. */
+  connectionClosed(connection: Connection, wasConnected: boolean, reason: MqttError | null): void {
+    this.connections.delete(connection);
+    this.metrics.sockets--;
+    if (!wasConnected) return;
+    this.metrics.clientsConnected--;
+    const session = connection.session!;
+    if (session.link !== connection) return;
+    session.detach();
+    this.router.setOnline(session.clientId, false);
+    this.redistributeShared(session);
+    const ends = this.sessions.effectiveExpiry(session) === 0;
+    // [MQTT-3.1.2-8] the will is published unless the client sent a normal DISCONNECT [MQTT-3.1.2-10]
+    if (connection.will !== null && !connection.disconnectedNormally) this.scheduleWill(session, connection.will, ends);
+    if (ends) this.endSession(session);
+    else this.sessions.scheduleExpiry(session);
+    this.emit('disconnect', session.clientInfo, reason);
+  }
+
+  /**
+   * [MQTT-3.1.3-9] a delayed will waits for its delay or the session's end, whichever is first;
+   * a session ending now (expiry 0) publishes at once, where Mosquitto would still wait.
+   */
+  private scheduleWill(session: Session, will: WillMessage, sessionEndsNow: boolean): void {
+    if (will.delay === 0 || sessionEndsNow) { this.publishWill(will); return; }
+    session.pendingWill = will;
+    const seconds = Math.min(will.delay, this.sessions.effectiveExpiry(session));
+    session.willTimer = setTimeout(() => {
+      session.willTimer = null;
+      const pending = session.pendingWill;
+      session.pendingWill = null;
+      if (pending && !session.link) this.publishWill(pending);
+    }, Math.min(seconds * 1000, 2_147_483_647));
+  }
+
+  private publishWill(will: WillMessage): void {
+    const expiry = will.message.properties?.messageExpiryInterval;
+    const message: Message = { ...will.message, expiresAt: expiry !== undefined ? Date.now() + expiry * 1000 : 0 };
+    this.publishMessage(message);
+  }
+
+  /** A session ends: its pending will goes out, its subscriptions and messages are dropped. */
+  endSession(session: Session): void {
+    const will = session.pendingWill;
+    session.pendingWill = null;
+    session.clearTimers();
+    if (will) this.publishWill(will);
+    this.redistributeShared(session);
+    this.router.removeAll(session.clientId);
+    this.sessions.delete(session);
+  }
+
+  /** A leaving member's unacknowledged shared-subscription messages go to another member. */
+  private redistributeShared(session: Session): void {
+    const taken = session.takeSharedDeliveries();
+    if (taken.length === 0) return;
+    const filters = this.router.subscriptionsOf(session.clientId).map((entry) => entry.filter);
+    for (const out of taken) {
+      const group = out.sharedGroup!;
+      const prefix = group === '$queue' ? '$queue/' : `$share/${group}/`;
+      for (const filter of filters) {
+        if (!filter.startsWith(prefix)) continue;
+        const plain = filter.slice(prefix.length);
+        const next = this.router.nextSharedMember(group, plain, session.clientId);
+        const target = next === null ? undefined : this.sessions.get(next);
+        if (target === undefined) continue;
+        target.deliver(out.message, out.qos, out.retain, out.subscriptionIds, group, null);
+        break;
+      }
+    }
+  }
+
+  private startTimers(): void {
+    if (this.sweepTimer !== null || this.closing) return;
+    this.sweepTimer = setInterval(() => this.sweep(), 1000);
+    this.sweepTimer.unref();
+    this.sys.start();
+  }
+
+  /** Once a second: keepalive at 1.5x [MQTT-3.1.2-24] and the CONNECT deadline (slowloris). */
+  private sweep(): void {
+    const now = Date.now();
+    const connectDeadline = this.options.connect_timeout * 1000;
+    for (const connection of this.connections) {
+      if (connection.state === 'connected') {
+        if (connection.keepalive > 0 && now - connection.lastActivity > connection.keepalive * 1500) {
+          connection.closeWithError(new MqttError(ReasonCode.KeepAliveTimeout, 'keep alive timeout'));
+        }
+      } else if (connection.state !== 'closed' && now - connection.createdAt > connectDeadline) {
+        this.logger.log('notice', `Client ${connection.remoteAddress} did not send CONNECT in time, disconnecting.`);
+        connection.close(null);
+        connection.stream.destroy();
+      }
+    }
+  }
+
+  /** Graceful stop: listeners closed, clients told (5.0 0x8B), wills published, sessions kept in memory. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    this.sys.stop();
+    await Promise.all(this.transports.map((transport) => transport.close()));
+    this.transports = [];
+    const closed: Promise<void>[] = [];
+    for (const connection of [...this.connections]) {
+      closed.push(new Promise<void>((resolve) => {
+        if (connection.stream.destroyed) { resolve(); return; }
+        connection.stream.once('close', () => resolve());
+        setTimeout(() => { connection.stream.destroy(); resolve(); }, 1000).unref();
+      }));
+      connection.closeWithError(new MqttError(ReasonCode.ServerShuttingDown, 'server shutting down'));
+    }
+    await Promise.all(closed);
+    for (const session of this.sessions.values()) {
+      const will = session.pendingWill;
+      session.pendingWill = null;
+      session.clearTimers();
+      if (will) this.publishWill(will);
+    }
+  }
+}
+
+export function createBroker(options: BrokerOptions = {}): Broker {
+  return new Broker(options);
+}

@@ -1,0 +1,239 @@
+// One client connection: decoder, corked writes, bounded outbound buffer, read backpressure,
+// keepalive bookkeeping and the ONE place where an error becomes a CONNACK, DISCONNECT or close.
+
+import type { Duplex } from 'node:stream';
+import { Decoder, MqttError, ReasonCode, encode, patchPublish, connackReturnCodeFor, reasonName } from '../codec/index.js';
+import type { Packet, ProtocolVersion } from '../codec/index.js';
+import type { Broker } from './broker.js';
+import { dispatch } from './dispatch.js';
+import { encodeDelivery } from './fanout.js';
+import type { EncodedPublish, FanoutCache } from './fanout.js';
+import type { Outgoing } from './message.js';
+import type { Session, SessionLink, WillMessage } from './session.js';
+
+/** Bytes a socket may hold unsent before QoS 0 messages to it are dropped (bounded outbound queue). */
+const OUTBOUND_LIMIT = 4 * 1024 * 1024;
+/** Connect-phase packets buffered while asynchronous authentication runs. */
+const MAX_PENDING_PACKETS = 1000;
+
+export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closed';
+
+/** CONNACK reason codes that have a 3.1.1 return code; other errors during CONNECT just close. */
+const CONNACK_REASONS = new Set([0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x97, 0x9a, 0x9b, 0x99, 0x95, 0x80, 0x83, 0x8f, 0x90]);
+
+function uncork(connection: Connection): void {
+  connection.corked = false;
+  connection.stream.uncork();
+}
+
+let nextConnectionId = 1;
+
+export class Connection implements SessionLink {
+  readonly id = nextConnectionId++;
+  state: ConnectionState = 'new';
+  protocolVersion: ProtocolVersion = 4;
+  clientId = '';
+  username: string | undefined;
+  keepalive = 0;
+  clean = true;
+  readonly createdAt = Date.now();
+  lastActivity = this.createdAt;
+  session: Session | null = null;
+  will: WillMessage | null = null;
+  /** Set by DISCONNECT 0x00 (and 0x04 keeps the will): decides whether the will is published. */
+  disconnectedNormally = false;
+  topicAliasesIn: Map<number, string> | null = null;
+  topicAliasesOut: Map<string, number> | null = null;
+  clientTopicAliasMaximum = 0;
+  /** Client's Maximum Packet Size (5.0); 0 = protocol maximum. */
+  maxPacketSizeOut = 0;
+  /** Inbound QoS 2 messages the client may have unacknowledged (our Receive Maximum). */
+  inboundQuota: number;
+  /** Packets that arrived while CONNECT was being authenticated. */
+  pending: Packet[] | null = null;
+  corked = false;
+  private readonly decoder: Decoder;
+  private readingPaused = false;
+  private closeTimer: NodeJS.Timeout | null = null;
+
+  constructor(readonly broker: Broker, readonly stream: Duplex, readonly remoteAddress: string, readonly listener: string) {
+    this.inboundQuota = broker.options.max_inflight_messages || 65535;
+    this.decoder = new Decoder(this, broker.options.max_packet_size);
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('error', (error: Error) => this.onStreamError(error));
+    stream.on('end', () => this.onStreamClosed());
+    stream.on('close', () => this.onStreamClosed());
+  }
+
+  /** Name for log lines: the client id once known. */
+  get name(): string {
+    return this.clientId || '<unknown>';
+  }
+
+  // --- decoder callbacks (Decoder calls these) ---
+  packet(packet: Packet): void {
+    if (this.state === 'closed') return;
+    this.broker.metrics.messagesReceived++;
+    if (this.pending) {
+      if (this.pending.length >= MAX_PENDING_PACKETS) { this.closeWithError(new MqttError(ReasonCode.QuotaExceeded, 'too many packets before CONNACK')); return; }
+      this.pending.push(packet);
+      return;
+    }
+    try {
+      dispatch(this, packet);
+    } catch (error) {
+      this.closeWithError(error);
+    }
+  }
+
+  error(error: MqttError): void {
+    this.closeWithError(error);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.lastActivity = Date.now();
+    this.broker.metrics.bytesReceived += chunk.length;
+    this.decoder.push(chunk);
+    // Flow control: stop reading a client whose own replies cannot drain (STYLE habit 6).
+    if (!this.readingPaused && this.stream.writableNeedDrain && (this.state as ConnectionState) !== 'closed') {
+      this.readingPaused = true;
+      this.stream.pause();
+      this.stream.once('drain', () => {
+        this.readingPaused = false;
+        if (this.state !== 'closed') this.stream.resume();
+      });
+    }
+  }
+
+  /** Replays packets held back while CONNECT was authenticated. */
+  flushPending(): void {
+    const held = this.pending;
+    this.pending = null;
+    if (!held) return;
+    for (const packet of held) this.packet(packet);
+  }
+
+  // --- writing ---
+  /** Queues bytes; writes of one event-loop turn go out in one corked batch. */
+  write(bytes: Buffer): void {
+    if (this.state === 'closed') return;
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(uncork, this);
+    }
+    this.stream.write(bytes);
+    this.broker.metrics.bytesSent += bytes.length;
+    this.broker.metrics.messagesSent++;
+  }
+
+  send(packet: Packet): void {
+    this.write(encode(packet, this.protocolVersion));
+  }
+
+  writable(): boolean {
+    return this.stream.writableLength < OUTBOUND_LIMIT;
+  }
+
+  sendPublish(out: Outgoing, dup: boolean, cache: FanoutCache | null): boolean {
+    if (this.state !== 'connected') return false;
+    const version = this.protocolVersion;
+    let encoded: EncodedPublish;
+    let patch = false;
+    if (this.topicAliasesOut !== null) {
+      encoded = encodeDelivery(out, version, cache?.now ?? Date.now(), this.outgoingAlias(out.message.topic), dup);
+    } else if (cache !== null && !dup) {
+      encoded = cache.get(out, version);
+      patch = out.qos > 0;
+    } else {
+      encoded = encodeDelivery(out, version, Date.now(), 0, dup);
+    }
+    // [MQTT-3.1.2-24] never send a packet over the client's Maximum Packet Size
+    if (this.maxPacketSizeOut > 0 && encoded.bytes.length > this.maxPacketSizeOut) return false;
+    this.write(patch ? patchPublish(encoded.bytes, encoded.packetIdOffset, out.packetId, false) : encoded.bytes);
+    this.broker.metrics.publishSent++;
+    return true;
+  }
+
+  /** Outbound topic alias (mqx option): positive = set alias with topic, negative = alias only. */
+  private outgoingAlias(topic: string): number {
+    const aliases = this.topicAliasesOut!;
+    const known = aliases.get(topic);
+    if (known !== undefined) return -known;
+    if (aliases.size >= this.clientTopicAliasMaximum) return 0;
+    const alias = aliases.size + 1;
+    aliases.set(topic, alias);
+    return alias;
+  }
+
+  sendPubrel(packetId: number): void {
+    this.send({ cmd: 'pubrel', messageId: packetId });
+  }
+
+  // --- closing ---
+  /**
+   * The one place an error reaches the wire (STYLE habit 2): during CONNECT a CONNACK refusal
+   * (3.1.1 return code or 5.0 reason), afterwards a 5.0 DISCONNECT; 3.1.1 just closes.
+   */
+  closeWithError(error: unknown): void {
+    if (this.state === 'closed') return;
+    const mqttError = error instanceof MqttError ? error : new MqttError(ReasonCode.UnspecifiedError, error instanceof Error ? error.message : String(error));
+    if (!(error instanceof MqttError)) this.broker.logger.log('error', `Error handling packet from client ${this.name}: ${mqttError.message}`);
+    const code = mqttError.reasonCode;
+    try {
+      if (this.state === 'new' && code === ReasonCode.UnsupportedProtocolVersion) {
+        // Version unknown: answer in the 3.1.1 format as Mosquitto does [MQTT-3.1.2-2]
+        this.write(Buffer.from([0x20, 0x02, 0x00, 0x01]));
+      } else if (this.state === 'connecting' && CONNACK_REASONS.has(code)) {
+        if (this.protocolVersion === 5) this.send({ cmd: 'connack', sessionPresent: false, reasonCode: code });
+        else this.send({ cmd: 'connack', sessionPresent: false, returnCode: connackReturnCodeFor(code) });
+      } else if (this.state === 'connected' && this.protocolVersion === 5) {
+        this.send({ cmd: 'disconnect', reasonCode: code });
+      }
+    } catch {
+      // An encoding failure while refusing must not stop the close.
+    }
+    this.broker.logger.log('notice', disconnectLogLine(this, mqttError));
+    this.close(mqttError);
+  }
+
+  /** Ends the stream after flushing what was written; the broker's close handling runs once. */
+  close(reason: MqttError | null = null): void {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    if (this.corked) { this.corked = false; this.stream.uncork(); }
+    this.stream.end();
+    // A peer that never reads must not keep the socket alive after we closed.
+    this.closeTimer = setTimeout(() => this.stream.destroy(), 2000);
+    this.closeTimer.unref();
+    this.broker.connectionClosed(this, wasConnected, reason);
+  }
+
+  private onStreamError(error: Error): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'connected') this.broker.logger.log('notice', `Client ${this.name} disconnected: ${error.message}.`);
+    this.close(new MqttError(ReasonCode.UnspecifiedError, error.message));
+    this.stream.destroy();
+  }
+
+  private onStreamClosed(): void {
+    if (this.closeTimer) { clearTimeout(this.closeTimer); this.closeTimer = null; }
+    if (this.state === 'closed') return;
+    if (this.state === 'connected') this.broker.logger.log('notice', `Client ${this.name} closed its connection.`);
+    this.close(null);
+    this.stream.destroy();
+  }
+}
+
+function disconnectLogLine(connection: Connection, error: MqttError): string {
+  switch (error.reasonCode) {
+    case ReasonCode.KeepAliveTimeout: return `Client ${connection.name} has exceeded timeout, disconnecting.`;
+    case ReasonCode.SessionTakenOver: return `Client ${connection.name} already connected, closing old connection.`;
+    case ReasonCode.ServerShuttingDown: return `Client ${connection.name} disconnected: server shutting down.`;
+    case ReasonCode.MalformedPacket: return `Client ${connection.name} disconnected due to malformed packet: ${error.message}.`;
+    case ReasonCode.ProtocolError: return `Client ${connection.name} disconnected due to protocol error: ${error.message}.`;
+    default: return `Client ${connection.name} disconnected, ${reasonName(error.reasonCode)}: ${error.message}.`;
+  }
+}

@@ -1,0 +1,159 @@
+// CONNECT: protocol checks, client identifier rules, authentication hook, session takeover or
+// resumption, will, CONNACK with Mosquitto's 5.0 properties. Refusals are thrown as MqttError.
+
+import { randomUUID } from 'node:crypto';
+import type { IConnectPacket, IConnackPacket, ProtocolVersion } from '../../codec/index.js';
+import { MqttError, ReasonCode, isWellFormedUtf8 } from '../../codec/index.js';
+import { isValidTopicName } from '../../codec/topics.js';
+import type { Connection } from '../connection.js';
+import type { ConnectInfo } from '../hooks.js';
+import { connectSummary } from '../logger.js';
+import type { Message } from '../message.js';
+import { NEVER_EXPIRES } from '../session-store.js';
+import type { WillMessage } from '../session.js';
+
+interface Accepted {
+  clientId: string;
+  assigned: boolean;
+  serverKeepAlive: number | undefined;
+}
+
+export function handleConnect(connection: Connection, packet: IConnectPacket): Promise<void> | void {
+  const options = connection.broker.options;
+  connection.state = 'connecting';
+  const version = (packet.protocolVersion ?? 4) as ProtocolVersion;
+  connection.protocolVersion = version;
+  connection.keepalive = packet.keepalive ?? 0;
+  connection.clean = packet.clean !== false;
+  let clientId = packet.clientId ?? '';
+  if (!isWellFormedUtf8(clientId) || (packet.username !== undefined && !isWellFormedUtf8(packet.username))) {
+    throw new MqttError(ReasonCode.MalformedPacket, 'invalid UTF-8 in CONNECT'); // [MQTT-1.5.4-1]
+  }
+  // [MQTT-3.1.2-22] 3.1.1: a password needs a user name
+  if (version < 5 && packet.password !== undefined && packet.username === undefined) throw new MqttError(ReasonCode.ProtocolError, 'password without user name');
+  if (packet.will) {
+    if (!isWellFormedUtf8(packet.will.topic)) throw new MqttError(ReasonCode.MalformedPacket, 'invalid UTF-8 in will topic');
+    if (!isValidTopicName(packet.will.topic)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid will topic '${packet.will.topic}'`);
+    if (packet.will.retain && !options.retain_available) throw new MqttError(ReasonCode.RetainNotSupported, 'retain is not available'); // [MQTT-3.2.2-13]
+    if ((packet.will.qos ?? 0) > options.max_qos) throw new MqttError(ReasonCode.QoSNotSupported, 'will QoS not supported'); // [MQTT-3.2.2-12]
+  }
+  // No enhanced authentication method is configured: refuse any [MQTT-4.12.0-1]
+  if (version === 5 && packet.properties?.authenticationMethod !== undefined) {
+    throw new MqttError(ReasonCode.BadAuthenticationMethod, `unsupported authentication method '${packet.properties.authenticationMethod}'`);
+  }
+  let assigned = false;
+  if (clientId === '') {
+    // 3.1 requires an id; 3.1.1 allows an empty one only with clean session [MQTT-3.1.3-8]; Mosquitto's allow_zero_length_clientid
+    if (version === 3 || !options.allow_zero_length_clientid || (version === 4 && !connection.clean)) {
+      throw new MqttError(ReasonCode.ClientIdentifierNotValid, 'empty client identifier refused');
+    }
+    clientId = `${options.auto_id_prefix}${randomUUID().toUpperCase()}`; // [MQTT-3.1.3-6] [MQTT-3.2.2-16]
+    assigned = true;
+  } else if (version === 3 && Buffer.byteLength(clientId) > 23) {
+    throw new MqttError(ReasonCode.ClientIdentifierNotValid, 'MQTT 3.1 client identifier over 23 bytes');
+  }
+  let serverKeepAlive: number | undefined;
+  if (options.max_keepalive > 0 && connection.keepalive > options.max_keepalive) {
+    // 3.1.1 cannot be told a different keep alive: Mosquitto refuses it as "identifier rejected"
+    if (version < 5) throw new MqttError(ReasonCode.ClientIdentifierNotValid, `keep alive ${connection.keepalive} over max_keepalive`);
+    serverKeepAlive = options.max_keepalive; // [MQTT-3.2.2-21]
+    connection.keepalive = serverKeepAlive;
+  }
+  const accepted: Accepted = { clientId, assigned, serverKeepAlive };
+  const authenticate = options.authenticate;
+  if (authenticate === undefined) { finishConnect(connection, packet, accepted); return; }
+  const info: ConnectInfo = {
+    clientId, username: packet.username, password: packet.password, protocolVersion: version,
+    remoteAddress: connection.remoteAddress, listener: connection.listener,
+  };
+  const verdict = authenticate(info);
+  if (typeof verdict === 'object' && verdict !== null && typeof verdict.then === 'function') {
+    connection.pending = [];
+    return verdict.then((result) => {
+      if (connection.state !== 'connecting') return;
+      checkVerdict(result);
+      finishConnect(connection, packet, accepted);
+    });
+  }
+  checkVerdict(verdict as boolean | number);
+  finishConnect(connection, packet, accepted);
+}
+
+function checkVerdict(result: boolean | number | undefined): void {
+  if (result === true || result === undefined || result === 0) return;
+  if (result === false) throw new MqttError(ReasonCode.NotAuthorized, 'not authorised');
+  throw new MqttError(result, 'authentication refused');
+}
+
+function finishConnect(connection: Connection, packet: IConnectPacket, accepted: Accepted): void {
+  const broker = connection.broker;
+  const options = broker.options;
+  const version = connection.protocolVersion;
+  const properties = version === 5 ? packet.properties : undefined;
+  const clientId = accepted.clientId;
+  connection.clientId = clientId;
+  connection.username = packet.username;
+  // [MQTT-3.1.4-3] an existing connection with this id is closed (5.0: DISCONNECT 0x8E)
+  const existing = broker.sessions.get(clientId);
+  const previous = existing?.link as Connection | null | undefined;
+  if (previous && previous !== connection) previous.closeWithError(new MqttError(ReasonCode.SessionTakenOver, 'session taken over'));
+  let session = broker.sessions.get(clientId);
+  // [MQTT-3.1.2-4] clean start discards the old session (publishing its pending will)
+  if (session && connection.clean) { broker.endSession(session); session = undefined; }
+  const sessionPresent = session !== undefined; // [MQTT-3.2.2-2] [MQTT-3.2.2-3]
+  if (session) {
+    // [MQTT-3.1.3-9] reconnecting before the will delay ends cancels the will
+    session.clearTimers();
+    session.pendingWill = null;
+  } else {
+    session = broker.sessions.create(clientId);
+  }
+  session.expiryInterval = version === 5 ? properties?.sessionExpiryInterval ?? 0 : connection.clean ? 0 : NEVER_EXPIRES;
+  session.sendQuota = Math.min(properties?.receiveMaximum ?? 65535, options.max_inflight_messages || 65535);
+  session.clientInfo = { clientId, username: packet.username, protocolVersion: version };
+  connection.maxPacketSizeOut = properties?.maximumPacketSize ?? 0;
+  connection.clientTopicAliasMaximum = properties?.topicAliasMaximum ?? 0;
+  if (options.outgoing_topic_aliases && connection.clientTopicAliasMaximum > 0) connection.topicAliasesOut = new Map();
+  if (version === 5 && options.max_topic_alias > 0) connection.topicAliasesIn = new Map();
+  connection.will = packet.will ? buildWill(packet, clientId) : null;
+  connection.session = session;
+  connection.state = 'connected';
+  broker.connectionAccepted(connection);
+  connection.send(connack(connection, sessionPresent, accepted));
+  broker.logger.log('notice', `New client connected from ${connection.remoteAddress} as ${clientId} ${connectSummary(version, connection.clean, connection.keepalive, packet.username)}.`);
+  session.attach(connection);
+  broker.emit('connect', session.clientInfo);
+  connection.flushPending();
+}
+
+function buildWill(packet: IConnectPacket, clientId: string): WillMessage {
+  const will = packet.will!;
+  const { willDelayInterval, ...rest } = will.properties ?? {};
+  const payload = typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload;
+  const message: Message = {
+    topic: will.topic,
+    payload,
+    qos: will.qos ?? 0,
+    retain: will.retain === true,
+    properties: packet.protocolVersion === 5 && Object.keys(rest).length > 0 ? rest : undefined,
+    // Message Expiry Interval counts from publication: set when the will is published.
+    expiresAt: 0,
+    publisherId: clientId,
+  };
+  return { message, delay: packet.protocolVersion === 5 ? willDelayInterval ?? 0 : 0 };
+}
+
+/** CONNACK with the properties Mosquitto 2.0 sends (send_connack.c, handle_connect.c). */
+function connack(connection: Connection, sessionPresent: boolean, accepted: Accepted): IConnackPacket {
+  if (connection.protocolVersion < 5) return { cmd: 'connack', sessionPresent, returnCode: 0 };
+  const options = connection.broker.options;
+  const properties: NonNullable<IConnackPacket['properties']> = {};
+  if (options.max_topic_alias > 0) properties.topicAliasMaximum = options.max_topic_alias;
+  if (accepted.assigned) properties.assignedClientIdentifier = accepted.clientId;
+  if (accepted.serverKeepAlive !== undefined) properties.serverKeepAlive = accepted.serverKeepAlive;
+  if (!options.retain_available) properties.retainAvailable = false;
+  if (options.max_packet_size > 0) properties.maximumPacketSize = options.max_packet_size;
+  if (options.max_inflight_messages > 0) properties.receiveMaximum = options.max_inflight_messages;
+  if (options.max_qos !== 2) properties.maximumQoS = options.max_qos;
+  return { cmd: 'connack', sessionPresent, reasonCode: 0, properties };
+}

@@ -1,0 +1,9 @@
+// PUBCOMP: the last step of an outgoing QoS 2 delivery; frees its inflight slot.
+// Must not resend anything itself: the session drains its queue.
+
+import type { IPubcompPacket } from '../../codec/index.js';
+import type { Connection } from '../connection.js';
+
+export function handlePubcomp(connection: Connection, packet: IPubcompPacket): void {
+  connection.session!.complete(packet.messageId ?? 0);
+}

@@ -1,0 +1,102 @@
+// PUBLISH from a client: topic alias, validation, authorization, retain, routing, and the
+// PUBACK/PUBREC answer (5.0 reason codes as Mosquitto sends them). QoS 0 stays synchronous.
+
+import { isUtf8 } from 'node:buffer';
+import type { IPublishPacket, PublishProperties } from '../../codec/index.js';
+import { MqttError, ReasonCode, isWellFormedUtf8 } from '../../codec/index.js';
+import { isValidTopicName, topicLevelCount } from '../../codec/topics.js';
+import type { Connection } from '../connection.js';
+import { routeMessage } from '../deliver.js';
+import type { Message } from '../message.js';
+import { ackBytes, PUBACK, PUBREC } from './acks.js';
+
+/** Mosquitto's topic hierarchy limit. */
+export const MAX_TOPIC_LEVELS = 200;
+
+export function handlePublish(connection: Connection, packet: IPublishPacket): void {
+  const broker = connection.broker;
+  const options = broker.options;
+  const session = connection.session!;
+  const version = connection.protocolVersion;
+  const qos = packet.qos;
+  const packetId = packet.messageId ?? 0;
+  if (qos > 0 && packetId === 0) throw new MqttError(ReasonCode.ProtocolError, 'PUBLISH without packet identifier'); // [MQTT-2.2.1-3]
+  if (qos > options.max_qos) throw new MqttError(ReasonCode.QoSNotSupported, `QoS ${qos} is not supported`); // [MQTT-3.2.2-11]
+  const properties = packet.properties;
+  let topic = packet.topic;
+  if (version === 5 && properties?.topicAlias !== undefined) topic = resolveTopicAlias(connection, topic, properties.topicAlias);
+  if (!isWellFormedUtf8(topic)) throw new MqttError(ReasonCode.MalformedPacket, 'invalid UTF-8 in topic name'); // [MQTT-1.5.4-1]
+  // [MQTT-3.3.2-2] no wildcards; [MQTT-4.7.3-1] at least one character
+  if (!isValidTopicName(topic) || topicLevelCount(topic) > MAX_TOPIC_LEVELS) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid topic name '${topic}'`);
+  if (packet.retain && !options.retain_available) throw new MqttError(ReasonCode.RetainNotSupported, 'retain is not available'); // [MQTT-3.2.2-14]
+  if (qos === 2 && session.inboundQos2.has(packetId)) {
+    // [MQTT-4.3.3-9] a duplicate of a message not yet released: acknowledge, do not route again
+    connection.write(ackBytes(PUBREC, packetId, 0, version));
+    return;
+  }
+  if (qos === 2 && version === 5 && session.inboundQos2.size >= connection.inboundQuota) {
+    throw new MqttError(ReasonCode.ReceiveMaximumExceeded, 'receive maximum exceeded'); // [MQTT-3.3.4-7]
+  }
+  broker.metrics.publishReceived++;
+  const payload = packet.payload as Buffer;
+  let reason = refusal(connection, topic, payload, properties);
+  if (reason === 0) {
+    const message: Message = {
+      topic,
+      payload,
+      qos,
+      retain: packet.retain,
+      properties: version === 5 ? passThrough(properties) : undefined,
+      expiresAt: properties?.messageExpiryInterval !== undefined ? Date.now() + properties.messageExpiryInterval * 1000 : 0,
+      publisherId: connection.clientId,
+    };
+    // [MQTT-3.3.1-5] store, or [MQTT-3.3.1-10] clear with an empty payload
+    if (packet.retain) broker.retained.set(topic, payload.length === 0 ? null : message);
+    const delivered = routeMessage(broker, message);
+    if (broker.listenerCount('publish') > 0) broker.emit('publish', message, connection.clientId);
+    if (delivered === 0 && version === 5) reason = ReasonCode.NoMatchingSubscribers;
+  } else {
+    broker.logger.log('debug', `Denied PUBLISH from ${connection.name} (d${packet.dup ? 1 : 0}, q${qos}, r${packet.retain ? 1 : 0}, m${packetId}, '${topic}', ... (${payload.length} bytes))`);
+  }
+  if (qos === 1) {
+    connection.write(ackBytes(PUBACK, packetId, reason, version));
+  } else if (qos === 2) {
+    if (reason < 0x80) session.inboundQos2.add(packetId);
+    connection.write(ackBytes(PUBREC, packetId, reason, version));
+  }
+}
+
+/** [MQTT-3.3.2-7..-9] alias 1..max; an empty topic uses a known alias, a topic sets it. */
+function resolveTopicAlias(connection: Connection, topic: string, alias: number): string {
+  const max = connection.broker.options.max_topic_alias;
+  if (alias === 0 || alias > max || connection.topicAliasesIn === null) {
+    throw new MqttError(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is out of range 1..${max}`);
+  }
+  if (topic === '') {
+    const known = connection.topicAliasesIn.get(alias);
+    if (known === undefined) throw new MqttError(ReasonCode.ProtocolError, `unknown topic alias ${alias}`);
+    return known;
+  }
+  connection.topicAliasesIn.set(alias, topic);
+  return topic;
+}
+
+/** Why a valid PUBLISH is not routed (0 = it is): Mosquitto's choices, as 5.0 reason codes. */
+function refusal(connection: Connection, topic: string, payload: Buffer, properties: PublishProperties | undefined): number {
+  const options = connection.broker.options;
+  if (options.message_size_limit > 0 && payload.length > options.message_size_limit) return ReasonCode.QuotaExceeded;
+  // Mosquitto refuses client writes to $SYS and to $share whatever the ACL says.
+  if (topic.startsWith('$SYS/') || topic === '$SYS' || topic.startsWith('$share/')) return ReasonCode.NotAuthorized;
+  if (options.authorize !== undefined && !options.authorize(connection.session!.clientInfo, 'write', topic)) return ReasonCode.NotAuthorized;
+  // [MQTT-3.3.2-4] a payload announced as UTF-8 must be UTF-8
+  if (properties?.payloadFormatIndicator && !isUtf8(payload)) return ReasonCode.PayloadFormatInvalid;
+  return 0;
+}
+
+/** The properties forwarded to subscribers: all but Topic Alias and Subscription Identifier [MQTT-3.3.2-20]. */
+function passThrough(properties: PublishProperties | undefined): PublishProperties | undefined {
+  if (properties === undefined) return undefined;
+  if (properties.topicAlias === undefined && properties.subscriptionIdentifier === undefined) return properties;
+  const { topicAlias: _alias, subscriptionIdentifier: _ids, ...rest } = properties;
+  return Object.keys(rest).length > 0 ? rest : undefined;
+}

@@ -1,0 +1,15 @@
+// PUBREC: the client received a QoS 2 delivery; answer PUBREL [MQTT-4.3.3-4].
+// Must not free the inflight slot (that waits for PUBCOMP) unless the client refused it.
+
+import type { IPubrecPacket } from '../../codec/index.js';
+import { ReasonCode } from '../../codec/index.js';
+import type { Connection } from '../connection.js';
+import { ackBytes, PUBREL } from './acks.js';
+
+export function handlePubrec(connection: Connection, packet: IPubrecPacket): void {
+  const packetId = packet.messageId ?? 0;
+  const failed = (packet.reasonCode ?? 0) >= 0x80;
+  if (!connection.session!.received(packetId, failed) && !failed) {
+    connection.write(ackBytes(PUBREL, packetId, ReasonCode.PacketIdentifierNotFound, connection.protocolVersion));
+  }
+}

@@ -1,0 +1,14 @@
+// PUBREL: the client releases an inbound QoS 2 message; forget its id and answer PUBCOMP.
+// The message was already routed at PUBLISH time (exactly once: duplicates were not re-routed).
+
+import type { IPubrelPacket } from '../../codec/index.js';
+import { ReasonCode } from '../../codec/index.js';
+import type { Connection } from '../connection.js';
+import { ackBytes, PUBCOMP } from './acks.js';
+
+export function handlePubrel(connection: Connection, packet: IPubrelPacket): void {
+  const packetId = packet.messageId ?? 0;
+  const known = connection.session!.inboundQos2.delete(packetId);
+  // [MQTT-4.3.3-11] PUBCOMP even for an unknown id; 5.0 says which with 0x92
+  connection.write(ackBytes(PUBCOMP, packetId, known ? 0 : ReasonCode.PacketIdentifierNotFound, connection.protocolVersion));
+}

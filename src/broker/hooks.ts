@@ -1,0 +1,20 @@
+// Types of the optional authentication / authorization hooks the auth layer plugs into.
+// Types only: the broker calls them, src/auth implements them (next issue).
+
+export interface ConnectInfo {
+  clientId: string;
+  username?: string;
+  password?: Buffer;
+  protocolVersion: 3 | 4 | 5;
+  remoteAddress: string;
+  /** Name of the listener (e.g. "1883") the client came in on. */
+  listener: string;
+}
+
+export interface ClientInfo {
+  clientId: string;
+  username?: string;
+  protocolVersion: 3 | 4 | 5;
+}
+
+export type Access = 'read' | 'write' | 'subscribe';

@@ -1,0 +1,17 @@
+// The broker's log sink: Mosquitto's log types and message texts, no timestamps or printing.
+// The CLI decides where lines go and prefixes `<epoch>: `; library users pass their own sink.
+
+export type LogType = 'error' | 'warning' | 'notice' | 'information' | 'debug' | 'subscribe' | 'unsubscribe';
+
+export interface BrokerLogger {
+  log(type: LogType, message: string): void;
+}
+
+export const silentLogger: BrokerLogger = { log() {} };
+
+/** Mosquitto's `(p2, c1, k60, u'name')` summary of a CONNECT. */
+export function connectSummary(protocolVersion: number, clean: boolean, keepalive: number, username?: string): string {
+  const protocol = protocolVersion === 3 ? 'p1' : protocolVersion === 4 ? 'p2' : 'p5';
+  const user = username !== undefined ? `, u'${username}'` : '';
+  return `(${protocol}, c${clean ? 1 : 0}, k${keepalive}${user})`;
+}

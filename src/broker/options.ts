@@ -1,0 +1,112 @@
+// BrokerOptions with Mosquitto's option names and defaults, resolved in one pure function.
+// Must not read files, flags or the environment: the config layer and the CLI do that.
+
+import type { ConnectInfo, ClientInfo, Access } from './hooks.js';
+import type { BrokerLogger } from './logger.js';
+
+export interface ListenerOptions {
+  /** TCP port; 0 picks a free one (read it back from listen()). */
+  port: number;
+  /** Address to bind; undefined = every interface. */
+  host?: string;
+}
+
+export interface BrokerOptions {
+  listeners?: ListenerOptions[];
+  /** Outgoing QoS 1/2 messages in flight per client; also sent as Receive Maximum. 0 = unlimited. */
+  max_inflight_messages?: number;
+  /** Messages queued per client beyond the inflight window (offline or window full). 0 = unlimited. */
+  max_queued_messages?: number;
+  /** Bytes of payload queued per client. 0 = unlimited. */
+  max_queued_bytes?: number;
+  /** Queue QoS 0 messages for offline persistent clients too. */
+  queue_qos0_messages?: boolean;
+  /** Largest payload accepted in bytes; 0 = no limit beyond the protocol's. */
+  message_size_limit?: number;
+  /** Largest packet accepted (and announced in 5.0 CONNACK); 0 = protocol maximum. */
+  max_packet_size?: number;
+  /** Largest keep alive granted; 5.0 clients asking more get Server Keep Alive. */
+  max_keepalive?: number;
+  /** Simultaneous client connections; -1 = unlimited. */
+  max_connections?: number;
+  allow_zero_length_clientid?: boolean;
+  auto_id_prefix?: string;
+  retain_available?: boolean;
+  /** Seconds between $SYS updates; 0 disables them. */
+  sys_interval?: number;
+  upgrade_outgoing_qos?: boolean;
+  /** Inbound topic aliases per 5.0 client (Topic Alias Maximum in CONNACK). */
+  max_topic_alias?: number;
+  /** Seconds after which an offline persistent 3.1.1 session (or a 5.0 one that asked for more) expires; 0 = never. */
+  persistent_client_expiration?: number;
+  /** mqx's own: assign outgoing topic aliases up to each 5.0 client's maximum. */
+  outgoing_topic_aliases?: boolean;
+  /** mqx's own: seconds a new connection has to send CONNECT (slowloris guard). */
+  connect_timeout?: number;
+  max_qos?: 0 | 1 | 2;
+  /** Authentication hook: true/undefined accepts, false refuses (not authorised), a number is a CONNACK reason code. */
+  authenticate?: (info: ConnectInfo) => boolean | number | Promise<boolean | number>;
+  /** Authorization hook, called per publish/delivery/subscribe: keep it synchronous and fast. */
+  authorize?: (client: ClientInfo, access: Access, topic: string) => boolean;
+  logger?: BrokerLogger;
+  /** Version string for $SYS/broker/version and log lines. */
+  version?: string;
+}
+
+export type ResolvedBrokerOptions = Required<Omit<BrokerOptions, 'authenticate' | 'authorize' | 'logger'>> &
+  Pick<BrokerOptions, 'authenticate' | 'authorize' | 'logger'>;
+
+export const DEFAULT_OPTIONS: Omit<ResolvedBrokerOptions, 'authenticate' | 'authorize' | 'logger'> = {
+  listeners: [],
+  max_inflight_messages: 20,
+  max_queued_messages: 1000,
+  max_queued_bytes: 0,
+  queue_qos0_messages: false,
+  message_size_limit: 0,
+  max_packet_size: 0,
+  max_keepalive: 65535,
+  max_connections: -1,
+  allow_zero_length_clientid: true,
+  auto_id_prefix: 'auto-',
+  retain_available: true,
+  sys_interval: 10,
+  upgrade_outgoing_qos: false,
+  max_topic_alias: 10,
+  persistent_client_expiration: 0,
+  outgoing_topic_aliases: false,
+  connect_timeout: 10,
+  max_qos: 2,
+  version: 'mqx',
+};
+
+function checkInteger(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}
+
+/** Fills every option with its default and validates ranges; throws RangeError naming the option. */
+export function resolveOptions(options: BrokerOptions = {}): ResolvedBrokerOptions {
+  const resolved: ResolvedBrokerOptions = { ...DEFAULT_OPTIONS };
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined) (resolved as unknown as Record<string, unknown>)[key] = value;
+  }
+  checkInteger('max_inflight_messages', resolved.max_inflight_messages, 0, 65535);
+  checkInteger('max_queued_messages', resolved.max_queued_messages, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('max_queued_bytes', resolved.max_queued_bytes, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('message_size_limit', resolved.message_size_limit, 0, 268_435_455);
+  checkInteger('max_packet_size', resolved.max_packet_size, 0, 268_435_460);
+  if (resolved.max_packet_size > 0 && resolved.max_packet_size < 20) {
+    throw new RangeError(`max_packet_size must be 0 or at least 20, got ${resolved.max_packet_size}`);
+  }
+  checkInteger('max_keepalive', resolved.max_keepalive, 0, 65535);
+  checkInteger('max_connections', resolved.max_connections, -1, Number.MAX_SAFE_INTEGER);
+  checkInteger('sys_interval', resolved.sys_interval, 0, 65535 * 1000);
+  checkInteger('max_topic_alias', resolved.max_topic_alias, 0, 65535);
+  checkInteger('persistent_client_expiration', resolved.persistent_client_expiration, 0, 0xffffffff);
+  checkInteger('connect_timeout', resolved.connect_timeout, 1, 3600);
+  checkInteger('max_qos', resolved.max_qos, 0, 2);
+  for (const listener of resolved.listeners) checkInteger('listener port', listener.port, 0, 65535);
+  resolved.listeners = resolved.listeners.map((listener) => ({ ...listener }));
+  return resolved;
+}

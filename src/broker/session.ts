@@ -1,0 +1,187 @@
+// One client's session state: outgoing inflight window, offline/overflow queue, inbound QoS 2
+// packet ids, will and expiry timers. Knows no sockets: it talks to a SessionLink (the connection).
+
+import type { QoS } from '../codec/index.js';
+import type { FanoutCache } from './fanout.js';
+import type { Message, Outgoing } from './message.js';
+import { isExpired } from './message.js';
+import type { ResolvedBrokerOptions } from './options.js';
+import type { Metrics } from './metrics.js';
+import type { ClientInfo } from './hooks.js';
+
+/** What a session needs from the live connection it is attached to. */
+export interface SessionLink {
+  /** Writes a PUBLISH; returns false when it was dropped (over the client's Maximum Packet Size). */
+  sendPublish(out: Outgoing, dup: boolean, cache: FanoutCache | null): boolean;
+  sendPubrel(packetId: number): void;
+  /** False while the socket's outbound buffer is over its bound: QoS 0 is dropped, not queued. */
+  writable(): boolean;
+}
+
+export interface WillMessage {
+  message: Message;
+  /** Seconds (5.0 Will Delay Interval). */
+  delay: number;
+}
+
+export class Session {
+  link: SessionLink | null = null;
+  /** Session Expiry Interval in seconds; 0xFFFFFFFF never expires. */
+  expiryInterval = 0;
+  /** Outgoing QoS 1/2 messages awaiting acknowledgement, in send order. */
+  readonly inflight = new Map<number, Outgoing>();
+  /** Messages waiting for the window or for the client to come back. */
+  queue: Outgoing[] = [];
+  queuedBytes = 0;
+  /** Inbound QoS 2 packet ids that got PUBREC and wait for PUBREL [MQTT-4.3.3-9]. */
+  readonly inboundQos2 = new Set<number>();
+  /** Client's Receive Maximum (5.0) or max_inflight_messages. */
+  sendQuota: number;
+  willTimer: NodeJS.Timeout | null = null;
+  pendingWill: WillMessage | null = null;
+  expiryTimer: NodeJS.Timeout | null = null;
+  /** When the session went offline (ms), for $SYS and expiry. */
+  offlineSince = 0;
+  private nextPacketId = 1;
+  /** Who owns the session, for authorization at delivery time. */
+  clientInfo: ClientInfo;
+
+  constructor(readonly clientId: string, private readonly options: ResolvedBrokerOptions, private readonly metrics: Metrics) {
+    this.sendQuota = options.max_inflight_messages || 65535;
+    this.clientInfo = { clientId, protocolVersion: 4 };
+  }
+
+  /** Offers one message to this subscriber: send now, queue, or drop (and count the drop). */
+  deliver(message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, sharedGroup: string | null, cache: FanoutCache | null): void {
+    const link = this.link;
+    if (qos === 0) {
+      if (link) {
+        if (!link.writable()) { this.metrics.dropped++; return; }
+        const out: Outgoing = { message, qos, retain, subscriptionIds, sharedGroup, packetId: 0, released: false };
+        if (!link.sendPublish(out, false, cache)) this.metrics.dropped++;
+        return;
+      }
+      if (!this.options.queue_qos0_messages) { this.metrics.dropped++; return; }
+    }
+    const out: Outgoing = { message, qos, retain, subscriptionIds, sharedGroup, packetId: 0, released: false };
+    if (link && qos > 0 && this.inflight.size < this.sendQuota && this.queue.length === 0) {
+      this.sendNew(out, cache);
+      return;
+    }
+    this.enqueue(out);
+  }
+
+  private enqueue(out: Outgoing): void {
+    const limit = this.options.max_queued_messages;
+    const byteLimit = this.options.max_queued_bytes;
+    const size = out.message.payload.length;
+    if ((limit > 0 && this.queue.length >= limit) || (byteLimit > 0 && this.queuedBytes + size > byteLimit)) {
+      this.metrics.dropped++;
+      return;
+    }
+    this.queue.push(out);
+    this.queuedBytes += size;
+  }
+
+  private sendNew(out: Outgoing, cache: FanoutCache | null): void {
+    out.packetId = this.allocatePacketId();
+    if (this.link!.sendPublish(out, false, cache)) {
+      this.inflight.set(out.packetId, out);
+    } else {
+      // [MQTT-3.1.2-25] too large for the client: discarded as if it had been sent and acknowledged
+      this.metrics.dropped++;
+    }
+  }
+
+  /** Outgoing packet ids from 1 per client, skipping ids still in flight [MQTT-2.2.1-3]. */
+  private allocatePacketId(): number {
+    for (;;) {
+      const id = this.nextPacketId;
+      this.nextPacketId = id === 65535 ? 1 : id + 1;
+      if (!this.inflight.has(id)) return id;
+    }
+  }
+
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is done. False if the id was unknown. */
+  complete(packetId: number): boolean {
+    const found = this.inflight.delete(packetId);
+    if (found) this.drain();
+    return found;
+  }
+
+  /** PUBREC: QoS 2 message received by the client; answer PUBREL. False if the id was unknown. */
+  received(packetId: number, failed: boolean): boolean {
+    const out = this.inflight.get(packetId);
+    if (!out) return false;
+    if (failed) {
+      // 5.0 PUBREC with a reason code >= 0x80 ends the exchange [MQTT-4.3.3-4 note]
+      this.complete(packetId);
+      return true;
+    }
+    out.released = true;
+    this.link?.sendPubrel(packetId);
+    return true;
+  }
+
+  /** Fills the inflight window from the queue, dropping expired messages. */
+  drain(): void {
+    const link = this.link;
+    if (!link) return;
+    const now = Date.now();
+    while (this.queue.length > 0 && this.inflight.size < this.sendQuota) {
+      const out = this.queue.shift()!;
+      this.queuedBytes -= out.message.payload.length;
+      if (isExpired(out.message, now)) { this.metrics.dropped++; continue; }
+      if (out.qos === 0) {
+        if (!link.sendPublish(out, false, null)) this.metrics.dropped++;
+      } else {
+        this.sendNew(out, null);
+      }
+      if (this.link !== link) return;
+    }
+  }
+
+  /** A connection took this session over: resend unacknowledged messages with DUP, then drain [MQTT-4.4.0-1]. */
+  attach(link: SessionLink): void {
+    this.link = link;
+    this.offlineSince = 0;
+    const now = Date.now();
+    for (const [packetId, out] of this.inflight) {
+      if (out.released) {
+        link.sendPubrel(packetId);
+      } else if (isExpired(out.message, now)) {
+        this.inflight.delete(packetId);
+      } else if (!link.sendPublish(out, true, null)) {
+        this.inflight.delete(packetId);
+      }
+    }
+    this.drain();
+  }
+
+  detach(): void {
+    this.link = null;
+    this.offlineSince = Date.now();
+  }
+
+  /** Removes and returns every not-yet-acknowledged delivery that came from a shared subscription. */
+  takeSharedDeliveries(): Outgoing[] {
+    const taken: Outgoing[] = [];
+    for (const [packetId, out] of this.inflight) {
+      if (out.sharedGroup !== null && !out.released) { taken.push(out); this.inflight.delete(packetId); }
+    }
+    const kept: Outgoing[] = [];
+    for (const out of this.queue) (out.sharedGroup !== null ? taken : kept).push(out);
+    if (kept.length !== this.queue.length) {
+      this.queue = kept;
+      this.queuedBytes = kept.reduce((sum, out) => sum + out.message.payload.length, 0);
+    }
+    return taken;
+  }
+
+  clearTimers(): void {
+    if (this.willTimer) clearTimeout(this.willTimer);
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.willTimer = null;
+    this.expiryTimer = null;
+  }
+}

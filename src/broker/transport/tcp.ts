@@ -1,0 +1,34 @@
+// TCP listener: accepts sockets and hands each one, as a plain duplex stream, to the broker.
+// Must not parse MQTT or know about sessions (STYLE habit 7); TLS, WebSockets, unix are siblings.
+
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import type { Transport, AcceptStream, BoundAddress } from './transport.js';
+
+export interface TcpListenOptions {
+  port: number;
+  host?: string;
+}
+
+/** Listens; resolves once bound (port 0 = any free port) or rejects with the bind error. */
+export function listenTcp(options: TcpListenOptions, accept: AcceptStream): Promise<Transport> {
+  const server: Server = createServer({ noDelay: true }, (socket: Socket) => {
+    const remoteAddress = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
+    accept(socket, { remoteAddress, listener: String(options.port) });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: options.port, host: options.host }, () => {
+      server.off('error', reject);
+      server.on('error', () => {});
+      const bound = server.address();
+      const address: BoundAddress = typeof bound === 'object' && bound !== null
+        ? { protocol: 'mqtt', host: bound.address, port: bound.port, family: bound.family }
+        : { protocol: 'mqtt', host: String(bound), port: options.port, family: 'unix' };
+      resolve({
+        address,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}

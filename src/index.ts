@@ -1,0 +1,12 @@
+// The library API: a list of re-exports, nothing else (other modules add their lines here).
+// Must not run anything at import time.
+
+export { createBroker, Broker } from './broker/broker.js';
+export type { PublishOptions } from './broker/broker.js';
+export { resolveOptions, DEFAULT_OPTIONS } from './broker/options.js';
+export type { BrokerOptions, ResolvedBrokerOptions, ListenerOptions } from './broker/options.js';
+export type { BrokerLogger, LogType } from './broker/logger.js';
+export type { ConnectInfo, ClientInfo, Access } from './broker/hooks.js';
+export type { BoundAddress } from './broker/transport/transport.js';
+export type { Message } from './broker/message.js';
+export { MqttError, ReasonCode, reasonName } from './codec/index.js';
