@@ -66,7 +66,7 @@ export const SPLIT_TOO_LARGE = 2;   // a frame larger than maxFrameBytes: close 
 
 /**
  * Cuts a byte stream into frames. A frame inside one chunk is handed over in place; only a frame
- * spread over chunks is concatenated, once, when its last byte arrives.
+ * spread over chunks is copied, once, when its last byte arrives (never the rest of that chunk).
  */
 export class FrameSplitter<C> {
   private pending: Buffer[] = [];
@@ -81,28 +81,38 @@ export class FrameSplitter<C> {
   }
 
   push(context: C, chunk: Buffer): number {
-    let buffer = chunk;
+    const buffer = chunk;
+    let offset = 0;
     if (this.pendingBytes > 0) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
       if (this.needed === 0) {
-        // The header itself was cut: join the few bytes so far (at most a few small chunks).
-        const joined = Buffer.concat(this.pending, this.pendingBytes);
-        this.pending = [joined];
-        const declared = declaredFrameLength(joined, 0, joined.length);
+        // The header itself was cut: join it with the chunk's first bytes to learn the frame's size.
+        const head = Buffer.concat([...this.pending, chunk.subarray(0, 4)]);
+        const declared = declaredFrameLength(head, 0, head.length);
         if (declared === FRAME_MALFORMED) return this.fail(SPLIT_MALFORMED);
         if (declared > this.maxFrameBytes) return this.fail(SPLIT_TOO_LARGE);
-        if (declared === FRAME_INCOMPLETE) return SPLIT_OK;
+        if (declared === FRAME_INCOMPLETE) {
+          this.pending.push(chunk);
+          this.pendingBytes += chunk.length;
+          return SPLIT_OK;
+        }
         this.needed = declared;
       }
-      if (this.pendingBytes < this.needed) return SPLIT_OK;
-      buffer = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+      if (this.pendingBytes + chunk.length < this.needed) {
+        this.pending.push(chunk);
+        this.pendingBytes += chunk.length;
+        return SPLIT_OK;
+      }
+      // The collected frame ends inside this chunk: copy just that frame, the rest stays in place.
+      const take = this.needed - this.pendingBytes;
+      this.pending.push(chunk.subarray(0, take));
+      const frame = Buffer.concat(this.pending, this.needed);
       this.pending = [];
       this.pendingBytes = 0;
       this.needed = 0;
+      this.onFrame(context, frame, 0, frame.length);
+      offset = take;
     }
     const end = buffer.length;
-    let offset = 0;
     while (offset < end) {
       const length = frameLength(buffer, offset, end);
       if (length > 0) {
@@ -117,7 +127,7 @@ export class FrameSplitter<C> {
       this.needed = declared > 0 ? declared : 0;
       // Keep only the tail; copy it when it is a small part of a big chunk, so the chunk can be freed.
       const tail = buffer.subarray(offset, end);
-      this.pending.push(tail.length * 4 < buffer.length ? Buffer.from(tail) : tail);
+      this.pending = [tail.length * 4 < buffer.length ? Buffer.from(tail) : tail];
       this.pendingBytes = tail.length;
       break;
     }
