@@ -153,3 +153,22 @@ export function checkSubscribe(acl: Acl, client: AclClient, filter: string): Acl
     reason: `${who(client)} can read no topic matching '${readFilter}'`,
   };
 }
+
+export interface AclStep {
+  rule: AclRule;
+  /** The filter as evaluated for this client (patterns substituted). */
+  filter: string;
+  section: 'user' | 'anonymous' | 'pattern';
+}
+
+/**
+ * Every line in the order Mosquitto evaluates it for this client (its block, then the
+ * patterns that apply), for explaining a decision. Empty patterns when the +/# guard denies.
+ */
+export function evaluationOrder(acl: Acl, client: AclClient): AclStep[] {
+  const section = client.username == null ? 'anonymous' : 'user';
+  const steps: AclStep[] = (acl.users.get(client.username ?? null) ?? []).map((rule) => ({ rule, filter: rule.filter, section }));
+  const patterns = clientPatterns(acl, client);
+  if (!('denied' in patterns)) steps.push(...patterns.map(({ rule, filter }) => ({ rule, filter, section: 'pattern' as const })));
+  return steps;
+}
