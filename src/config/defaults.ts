@@ -120,6 +120,7 @@ function toListener(parsed: ParsedConfig, source: ParsedListener, global: Securi
     security: listenerSecurity(parsed, source.security, global),
     origin,
     local_only: false,
+    origins: Object.fromEntries(source.set),
   };
 }
 
@@ -132,6 +133,7 @@ function localListener(address: string, port: number, global: SecurityOptions): 
     security: { ...global, allow_anonymous: true },
     origin: null,
     local_only: true,
+    origins: {},
   };
 }
 
@@ -225,6 +227,7 @@ export function resolveConfig(result: ParseResult, options: ResolveOptions = {})
     log_file: parsed.log_file,
     log_type: options.verbose ? [...allLogTypes] : parsed.log_type ?? [...defaultLogTypes],
     persistence_filepath: global.persistence ? joinPath(global.persistence_location, persistenceFile) : null,
+    origins: Object.fromEntries(parsed.set),
   };
   return { config, errors, warnings };
 }

@@ -7,3 +7,4 @@ export { resolveConfig, globalDefaults, listenerDefaults, type ResolveOptions } 
 export { loadConfigFile, fileSource, formatIssue, ConfigError, type LoadOptions } from './load.js';
 export { includeOrder, compareIncludeNames } from './include-order.js';
 export { optionStatuses, type OptionStatus } from './options.js';
+export { toBrokerOptions, type BrokerOptionsMapping } from './broker-options.js';

@@ -69,6 +69,8 @@ export interface ListenerConfig extends ListenerSettings {
   origin: Origin | null;
   /** True for the loopback listeners Mosquitto 2.0 opens when no listener is configured. */
   local_only: boolean;
+  /** Where each option of this listener was set (option name -> file:line). */
+  origins: Record<string, Origin>;
 }
 
 /** Options that apply to the whole broker. */
@@ -155,6 +157,8 @@ export interface BrokerConfig extends GlobalSettings {
   log_type: LogType[];
   /** persistence_location joined with persistence_file, as Mosquitto builds it; null without persistence. */
   persistence_filepath: string | null;
+  /** Where each global option was set (option name -> file:line), for messages about its value. */
+  origins: Record<string, Origin>;
 }
 
 export interface ParseResult {

@@ -1,0 +1,122 @@
+// Maps a resolved BrokerConfig to the broker's BrokerOptions (listeners and limits), and lists
+// every configured setting BrokerOptions cannot express yet, so nothing is dropped silently.
+
+import type { BrokerOptions, ListenerOptions } from '../broker/options.js';
+import { globalDefaults, listenerDefaults } from './defaults.js';
+import type { BrokerConfig, ConfigIssue, ListenerConfig, ListenerSettings, Origin } from './types.js';
+
+export interface BrokerOptionsMapping {
+  options: BrokerOptions;
+  /** Settings present in the config that the broker cannot apply (yet): refuse to start on these. */
+  issues: ConfigIssue[];
+}
+
+/**
+ * Listener settings the broker has no per-listener knob for yet. Each is refused when a
+ * listener sets it to anything but Mosquitto's default.
+ */
+const unsupportedListenerSettings: Array<[keyof ListenerSettings, string, string]> = [
+  ['protocol', 'protocol', 'websockets listeners are not supported by the broker yet'],
+  ['bind_interface', 'bind_interface', 'binding to an interface is not supported by the broker yet; use "listener PORT ADDRESS"'],
+  ['socket_domain', 'socket_domain', 'socket_domain is not supported by the broker yet; bind an IPv4 or IPv6 address instead'],
+  ['mount_point', 'mount_point', 'mount_point is not supported by the broker yet'],
+  ['use_username_as_clientid', 'use_username_as_clientid', 'use_username_as_clientid is not supported by the broker yet'],
+  ['certfile', 'certfile', 'TLS listeners are not supported by the broker yet'],
+  ['keyfile', 'keyfile', 'TLS listeners are not supported by the broker yet'],
+];
+
+/** Global settings BrokerOptions has no field for, refused when set to a non-default value. */
+const unsupportedGlobals: Array<[keyof BrokerConfig & keyof typeof globalDefaults, string]> = [
+  ['max_inflight_bytes', 'max_inflight_bytes is not supported by the broker yet'],
+  ['set_tcp_nodelay', 'set_tcp_nodelay is not supported by the broker yet'],
+  ['clientid_prefixes', 'clientid_prefixes is not supported by the broker yet'],
+  ['check_retain_source', 'check_retain_source false is not supported by the broker yet'],
+];
+
+/**
+ * Per-listener options the broker takes once for all listeners: fine while every listener
+ * agrees, refused when they differ.
+ */
+function sameForAll<K extends 'max_connections' | 'max_qos' | 'max_topic_alias'>(
+  config: BrokerConfig, key: K, issues: ConfigIssue[],
+): ListenerConfig[K] {
+  const values = new Set(config.listeners.map((listener) => listener[key]));
+  // max_connections counts per listener in Mosquitto but once for the whole broker here.
+  const summed = key === 'max_connections' && config.listeners.length > 1 && !values.has(-1 as never);
+  if (values.size > 1 || summed) {
+    const where = config.listeners.find((listener) => listener[key] !== listenerDefaults[key]);
+    issues.push({
+      ...(where?.origins[key] ?? where?.origin ?? mainFile(config)),
+      message: summed
+        ? 'max_connections on a config with several listeners is not supported by the broker yet (its limit covers all listeners together)'
+        : `different ${key} values on different listeners are not supported by the broker yet; use one value for all listeners`,
+    });
+  }
+  return config.listeners[0]?.[key] ?? listenerDefaults[key];
+}
+
+function mainFile(config: BrokerConfig): Origin {
+  return { file: config.files[0] ?? 'mosquitto.conf', line: 0 };
+}
+
+function securityValue<K extends 'allow_zero_length_clientid' | 'auto_id_prefix'>(
+  config: BrokerConfig, key: K, issues: ConfigIssue[],
+): BrokerConfig['security'][K] {
+  if (config.per_listener_settings) {
+    const values = new Set(config.listeners.map((listener) => listener.security[key]));
+    if (values.size > 1) {
+      const where = config.listeners.find((listener) => listener.origins[key]);
+      issues.push({
+        ...(where?.origins[key] ?? mainFile(config)),
+        message: `a per-listener ${key} is not supported by the broker yet; set it once for all listeners`,
+      });
+    }
+    return config.listeners[0]?.security[key] ?? config.security[key];
+  }
+  return config.security[key];
+}
+
+function toListener(listener: ListenerConfig, issues: ConfigIssue[]): ListenerOptions | null {
+  const at = (key: string): Origin => listener.origins[key] ?? listener.origin ?? { file: 'mosquitto.conf', line: 0 };
+  if (listener.unix_socket_path !== null) {
+    issues.push({ ...at('listener'), message: `unix socket listeners (${listener.unix_socket_path}) are not supported by the broker yet` });
+    return null;
+  }
+  for (const [key, name, message] of unsupportedListenerSettings) {
+    if (listener[key] !== listenerDefaults[key]) issues.push({ ...at(name), message });
+  }
+  return listener.bind_address === null ? { port: listener.port } : { port: listener.port, host: listener.bind_address };
+}
+
+/** The broker's options for this configuration, and what it cannot apply. Pure. */
+export function toBrokerOptions(config: BrokerConfig): BrokerOptionsMapping {
+  const issues: ConfigIssue[] = [];
+  const listeners = config.listeners
+    .map((listener) => toListener(listener, issues))
+    .filter((listener): listener is ListenerOptions => listener !== null);
+  for (const [key, message] of unsupportedGlobals) {
+    if (config[key] !== globalDefaults[key]) issues.push({ ...(config.origins[key] ?? mainFile(config)), message });
+  }
+  const options: BrokerOptions = {
+    listeners,
+    max_inflight_messages: config.max_inflight_messages,
+    max_queued_messages: config.max_queued_messages,
+    max_queued_bytes: config.max_queued_bytes,
+    queue_qos0_messages: config.queue_qos0_messages,
+    message_size_limit: config.message_size_limit,
+    max_packet_size: config.max_packet_size,
+    max_keepalive: config.max_keepalive,
+    max_connections: sameForAll(config, 'max_connections', issues),
+    max_qos: sameForAll(config, 'max_qos', issues),
+    max_topic_alias: sameForAll(config, 'max_topic_alias', issues),
+    allow_zero_length_clientid: securityValue(config, 'allow_zero_length_clientid', issues),
+    auto_id_prefix: securityValue(config, 'auto_id_prefix', issues),
+    retain_available: config.retain_available,
+    sys_interval: config.sys_interval,
+    upgrade_outgoing_qos: config.upgrade_outgoing_qos,
+    // Mosquitto's "never" is the broker's 0.
+    persistent_client_expiration: Math.min(config.persistent_client_expiration ?? 0, 0xffffffff),
+    outgoing_topic_aliases: config.outgoing_topic_aliases,
+  };
+  return { options, issues };
+}

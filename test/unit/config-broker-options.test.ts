@@ -1,0 +1,73 @@
+// From a resolved mosquitto.conf to the broker's BrokerOptions: listeners and limits map
+// across, and every configured setting the broker cannot apply yet is reported with file:line.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfigText, resolveConfig, toBrokerOptions, formatIssue } from '../../src/config/index.js';
+import { resolveOptions } from '../../src/broker/options.js';
+
+function map(text: string, ports?: number[]) {
+  const result = resolveConfig(parseConfigText(text, 'test.conf'), { ports });
+  assert.deepEqual(result.errors.map(formatIssue), []);
+  return toBrokerOptions(result.config);
+}
+
+test('local only mode maps to the two loopback listeners', () => {
+  const { options, issues } = map('');
+  assert.deepEqual(issues, []);
+  assert.deepEqual(options.listeners, [{ port: 1883, host: '127.0.0.1' }, { port: 1883, host: '::1' }]);
+  assert.deepEqual(map('', [1884]).options.listeners, [{ port: 1884, host: '127.0.0.1' }, { port: 1884, host: '::1' }]);
+});
+
+test('listeners and limits map one to one, and the broker accepts the result', () => {
+  const { options, issues } = map([
+    'listener 1883', 'max_qos 1', 'listener 1884 127.0.0.1', 'max_qos 1', 'listener 1885', 'max_qos 1',
+    'max_inflight_messages 5', 'max_queued_messages 7', 'max_queued_bytes 900', 'queue_qos0_messages true',
+    'message_size_limit 1000', 'max_packet_size 2000', 'max_keepalive 30', 'retain_available false',
+    'sys_interval 0', 'upgrade_outgoing_qos true', 'persistent_client_expiration 1h', 'outgoing_topic_aliases true',
+    'allow_zero_length_clientid false', 'auto_id_prefix x-', '',
+  ].join('\n'));
+  assert.deepEqual(issues.map(formatIssue), []);
+  assert.deepEqual(options.listeners, [{ port: 1883 }, { port: 1884, host: '127.0.0.1' }, { port: 1885 }]);
+  const resolved = resolveOptions(options);
+  assert.equal(resolved.max_qos, 1);
+  assert.equal(resolved.max_inflight_messages, 5);
+  assert.equal(resolved.max_queued_messages, 7);
+  assert.equal(resolved.max_queued_bytes, 900);
+  assert.equal(resolved.queue_qos0_messages, true);
+  assert.equal(resolved.message_size_limit, 1000);
+  assert.equal(resolved.max_packet_size, 2000);
+  assert.equal(resolved.max_keepalive, 30);
+  assert.equal(resolved.retain_available, false);
+  assert.equal(resolved.sys_interval, 0);
+  assert.equal(resolved.upgrade_outgoing_qos, true);
+  assert.equal(resolved.persistent_client_expiration, 3600);
+  assert.equal(resolved.outgoing_topic_aliases, true);
+  assert.equal(resolved.allow_zero_length_clientid, false);
+  assert.equal(resolved.auto_id_prefix, 'x-');
+});
+
+test("Debian's configuration maps with nothing left over", () => {
+  const text = 'pid_file /run/mosquitto/mosquitto.pid\npersistence true\npersistence_location /var/lib/mosquitto/\nlog_dest file /var/log/mosquitto/mosquitto.log\n';
+  assert.deepEqual(map(text).issues, []);
+});
+
+test('what the broker cannot apply yet is reported at its line, never dropped', () => {
+  const cases: Array<[string, string]> = [
+    ['listener 0 /tmp/mqx.sock\n', 'test.conf:1: unix socket listeners (/tmp/mqx.sock) are not supported by the broker yet'],
+    ['listener 9001\nprotocol websockets\n', 'test.conf:2: websockets listeners are not supported by the broker yet'],
+    ['listener 8883\ncertfile /c\nkeyfile /k\n', 'test.conf:2: TLS listeners are not supported by the broker yet'],
+    ['listener 1883\nmount_point a/\n', 'test.conf:2: mount_point is not supported by the broker yet'],
+    ['listener 1883\nmax_inflight_bytes 100\n', 'test.conf:2: max_inflight_bytes is not supported by the broker yet'],
+    ['listener 1883\nset_tcp_nodelay true\n', 'test.conf:2: set_tcp_nodelay is not supported by the broker yet'],
+    ['listener 1883\nlistener 1884\nmax_qos 1\n', 'test.conf:3: different max_qos values on different listeners are not supported by the broker yet; use one value for all listeners'],
+    ['listener 1883\nmax_connections 5\nlistener 1884\nmax_connections 5\n', 'test.conf:2: max_connections on a config with several listeners is not supported by the broker yet (its limit covers all listeners together)'],
+    ['per_listener_settings true\nlistener 1883\nauto_id_prefix a-\nlistener 1884\n', 'test.conf:3: a per-listener auto_id_prefix is not supported by the broker yet; set it once for all listeners'],
+  ];
+  for (const [text, expected] of cases) {
+    assert.deepEqual(map(text).issues.map(formatIssue).slice(0, 1), [expected], text);
+  }
+  // One listener with max_connections is exactly Mosquitto's meaning.
+  assert.deepEqual(map('listener 1883\nmax_connections 5\n').issues, []);
+  assert.equal(map('listener 1883\nmax_connections 5\n').options.max_connections, 5);
+});
