@@ -17,6 +17,8 @@ interface RetainedRequest {
 export function handleSubscribe(connection: Connection, packet: ISubscribePacket): void {
   const packetId = packet.messageId ?? 0;
   if (packetId === 0) throw new MqttError(ReasonCode.ProtocolError, 'SUBSCRIBE without packet identifier'); // [MQTT-2.2.1-3]
+  // [MQTT-3.8.3-2] at least one filter
+  if (packet.subscriptions.length === 0) throw new MqttError(ReasonCode.ProtocolError, 'SUBSCRIBE without topic filters');
   const broker = connection.broker;
   const version = connection.protocolVersion;
   const session = connection.session!;

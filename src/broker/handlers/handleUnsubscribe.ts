@@ -8,6 +8,8 @@ import type { Connection } from '../connection.js';
 export function handleUnsubscribe(connection: Connection, packet: IUnsubscribePacket): void {
   const packetId = packet.messageId ?? 0;
   if (packetId === 0) throw new MqttError(ReasonCode.ProtocolError, 'UNSUBSCRIBE without packet identifier'); // [MQTT-2.2.1-3]
+  // [MQTT-3.10.3-2] at least one filter
+  if (packet.unsubscriptions.length === 0) throw new MqttError(ReasonCode.ProtocolError, 'UNSUBSCRIBE without topic filters');
   const broker = connection.broker;
   const codes: number[] = [];
   for (const filter of packet.unsubscriptions) {
