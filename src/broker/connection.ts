@@ -7,6 +7,7 @@ import type { Packet, ProtocolVersion } from '../codec/index.js';
 import type { Broker } from './broker.js';
 import { dispatch } from './dispatch.js';
 import { encodeDelivery } from './fanout.js';
+import { ackBytes, PUBREL } from './handlers/acks.js';
 import type { EncodedPublish, FanoutCache } from './fanout.js';
 import type { Outgoing } from './message.js';
 import type { Session, SessionLink, WillMessage } from './session.js';
@@ -168,7 +169,8 @@ export class Connection implements SessionLink {
   }
 
   sendPubrel(packetId: number): void {
-    this.send({ cmd: 'pubrel', messageId: packetId });
+    // The short form (no reason code) as Mosquitto sends it; paho 1.6 cannot parse the long one.
+    this.write(ackBytes(PUBREL, packetId, 0, this.protocolVersion));
   }
 
   // --- closing ---
