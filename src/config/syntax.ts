@@ -29,6 +29,10 @@ export function splitLines(text: string): { lines: ConfigLine[]; bad: BadLine[] 
     const line = index + 1;
     const stripped = content.replace(/[\r\n]+$/, '');
     if (stripped.startsWith('#') || stripped.length === 0) return;
+    if (stripped.startsWith('\uFEFF')) {
+      bad.push({ line, message: 'the file starts with a UTF-8 byte order mark, which Mosquitto reads as part of the option name; save it without one' });
+      return;
+    }
     const firstToken = stripped.split(' ').find((token) => token.length > 0);
     if (firstToken === undefined) return; // only spaces
     if (firstToken.startsWith('#')) {

@@ -52,6 +52,7 @@ const agree: string[] = [
   '\tallow_anonymous true\n',
   'allow_anonymous\ttrue\n',
   'frobnicate 1\n',
+  '\uFEFFlistener 1883\n',
   'listener 1883\nmax_keepalive 9\n',
   'listener 1883\nmax_packet_size 0\n',
   'listener 1883\nmax_inflight_messages 65536\n',

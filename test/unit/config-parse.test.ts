@@ -170,3 +170,9 @@ test('a listener-scoped option in an included file without its own listener goes
 test('malformed UTF-8 in a string value is refused', () => {
   assert.match(load('listener 1\npassword_file /etc/\uFFFD\n').errors.map(formatIssue)[0]!, /^test\.conf:2: password_file value is not valid UTF-8/);
 });
+
+test('a byte order mark is reported rather than read as part of the first option name', () => {
+  assert.deepEqual(load('\uFEFFlistener 1883\n').errors.map(formatIssue), [
+    'test.conf:1: the file starts with a UTF-8 byte order mark, which Mosquitto reads as part of the option name; save it without one',
+  ]);
+});
