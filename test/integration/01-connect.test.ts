@@ -120,6 +120,12 @@ test('[MQTT-3.2.2-21] 5.0: keep alive over max_keepalive is answered with Server
   assert.equal(connack.properties?.serverKeepAlive, 30);
 });
 
+test('5.0: keep alive 0 is answered with Server Keep Alive = max_keepalive, as Mosquitto', async (t) => {
+  const { open } = await startBroker(t);
+  const client = await open(5);
+  assert.equal((await client.handshake({ clientId: 'ka0', keepalive: 0 })).properties?.serverKeepAlive, 65535);
+});
+
 test('3.1.1: keep alive over max_keepalive is refused (identifier rejected), as Mosquitto does', async (t) => {
   const { open } = await startBroker(t, { max_keepalive: 30 });
   const client = await open(4);

@@ -110,3 +110,16 @@ test('5.0: session takeover publishes the old connection\'s undelayed will', asy
   await connect(5, { clientId: 'd' });
   assert.equal(((await watcher.expect('publish')) as IPublishPacket).topic, 'will/t');
 });
+
+for (const version of VERSIONS) {
+  test(`a takeover that resumes a persistent session does not publish the old will, as Mosquitto (v${version})`, async (t) => {
+    const { connect } = await startBroker(t);
+    const watcher = await connect(version, { clientId: 'w' });
+    watcher.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'will/#', qos: 1 }] });
+    await watcher.expect('suback');
+    const session = version === 5 ? { clientId: 'd', clean: false, properties: { sessionExpiryInterval: 60 } } : { clientId: 'd', clean: false };
+    await connect(version, { ...session, will });
+    await connect(version, session);
+    assert.equal(await watcher.silentFor(300), true);
+  });
+}

@@ -53,7 +53,11 @@ export function handleConnect(connection: Connection, packet: IConnectPacket): P
     throw new MqttError(ReasonCode.ClientIdentifierNotValid, 'MQTT 3.1 client identifier over 23 bytes');
   }
   let serverKeepAlive: number | undefined;
-  if (options.max_keepalive > 0 && connection.keepalive > options.max_keepalive) {
+  if (version === 5 && options.max_keepalive > 0 && connection.keepalive === 0) {
+    // Mosquitto answers a 5.0 keep alive of 0 with Server Keep Alive = max_keepalive
+    serverKeepAlive = options.max_keepalive;
+    connection.keepalive = serverKeepAlive;
+  } else if (options.max_keepalive > 0 && connection.keepalive > options.max_keepalive) {
     // 3.1.1 cannot be told a different keep alive: Mosquitto refuses it as "identifier rejected"
     if (version < 5) throw new MqttError(ReasonCode.ClientIdentifierNotValid, `keep alive ${connection.keepalive} over max_keepalive`);
     serverKeepAlive = options.max_keepalive; // [MQTT-3.2.2-21]
@@ -96,7 +100,11 @@ function finishConnect(connection: Connection, packet: IConnectPacket, accepted:
   // [MQTT-3.1.4-3] an existing connection with this id is closed (5.0: DISCONNECT 0x8E)
   const existing = broker.sessions.get(clientId);
   const previous = existing?.link as Connection | null | undefined;
-  if (previous && previous !== connection) previous.closeWithError(new MqttError(ReasonCode.SessionTakenOver, 'session taken over'));
+  if (previous && previous !== connection) {
+    // Mosquitto: a takeover that resumes a persistent session does not publish the old will.
+    if (!connection.clean && broker.sessions.effectiveExpiry(existing!) > 0) previous.will = null;
+    previous.closeWithError(new MqttError(ReasonCode.SessionTakenOver, 'session taken over'));
+  }
   let session = broker.sessions.get(clientId);
   // [MQTT-3.1.2-4] clean start discards the old session (publishing its pending will)
   if (session && connection.clean) { broker.endSession(session); session = undefined; }

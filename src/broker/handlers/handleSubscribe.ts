@@ -32,8 +32,10 @@ export function handleSubscribe(connection: Connection, packet: ISubscribePacket
     const filter = subscription.topic;
     if (!isWellFormedUtf8(filter)) throw new MqttError(ReasonCode.MalformedPacket, 'invalid UTF-8 in topic filter'); // [MQTT-1.5.4-1]
     const shared = parseSharedFilter(filter);
-    // [MQTT-4.7.1-2] [MQTT-4.7.1-3] wildcard placement; [MQTT-4.8.2-1] share name rules
-    if (shared === null || !isValidTopicFilter(shared.filter) || topicLevelCount(shared.filter) > MAX_TOPIC_LEVELS) {
+    // [MQTT-4.7.1-2] [MQTT-4.7.1-3] wildcard placement; [MQTT-4.8.2-1] share name rules. A
+    // violation closes the connection (5.0: 0x81) as Mosquitto does, rather than SUBACK 0x8F.
+    if (shared === null || !isValidTopicFilter(shared.filter)) throw new MqttError(ReasonCode.MalformedPacket, `invalid subscription filter '${filter}'`);
+    if (topicLevelCount(shared.filter) > MAX_TOPIC_LEVELS) {
       granted.push(failure);
       continue;
     }
