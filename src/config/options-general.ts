@@ -36,10 +36,12 @@ const text = (key: Parameters<ParseContext['setGlobalString']>[0], status: Optio
 });
 
 /** Integers Mosquitto clamps to 0 when negative (atoi then `if(x < 0) x = 0`). */
-const clampedCount = (key: Parameters<ParseContext['setGlobal']>[0], status: OptionStatus = 'supported'): OptionSpec => ({
+const clampedCount = (
+  key: Parameters<ParseContext['setGlobal']>[0], status: OptionStatus = 'supported', describe = 'a whole number (0 = no limit)',
+): OptionSpec => ({
   status,
   handle: (ctx, rest, name) => {
-    const value = ctx.take(readInt(name, rest, { min: -INT32_MAX, max: INT32_MAX, describe: 'a whole number (0 = no limit)' }));
+    const value = ctx.take(readInt(name, rest, { min: -INT32_MAX, max: INT32_MAX, describe }));
     if (value !== undefined) ctx.setGlobal(key, Math.max(0, value) as never, name);
   },
 });
@@ -133,7 +135,7 @@ export const generalOptions: Record<string, OptionSpec> = {
     handle: (ctx, rest) => ctx.setSecurity('allow_zero_length_clientid', ctx.take(readBool('allow_zero_length_clientid', rest))),
   },
   auto_id_prefix: { status: 'supported', handle: (ctx, rest) => ctx.setSecurityString('auto_id_prefix', rest) },
-  autosave_interval: clampedCount('autosave_interval', 'parsed'),
+  autosave_interval: clampedCount('autosave_interval', 'parsed', 'a number of seconds (0 = save only on exit and SIGUSR1)'),
   autosave_on_changes: bool('autosave_on_changes', 'parsed'),
   check_retain_source: {
     status: 'supported',
