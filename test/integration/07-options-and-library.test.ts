@@ -1,0 +1,147 @@
+// Options that change behaviour (outgoing topic aliases, limits, QoS upgrade, QoS 0 queueing),
+// $SYS topics, MQTT 3.1, and the library surface (events, handle(stream) without sockets).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Duplex, PassThrough } from 'node:stream';
+import { startBroker } from '../helpers/raw-client.js';
+import { createBroker } from '../../src/broker/broker.js';
+import { Decoder, encode } from '../../src/codec/index.js';
+import type { IPublishPacket, IPubackPacket, Packet } from '../../src/codec/index.js';
+
+test('outgoing_topic_aliases: the second message on a topic is sent with the alias only', async (t) => {
+  const { connect, broker } = await startBroker(t, { outgoing_topic_aliases: true });
+  const sub = await connect(5, { clientId: 's', properties: { topicAliasMaximum: 5 } });
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'long/topic/name', qos: 0 }] });
+  await sub.expect('suback');
+  broker.publish('long/topic/name', '1');
+  broker.publish('long/topic/name', '2');
+  const first = (await sub.expect('publish')) as IPublishPacket;
+  const second = (await sub.expect('publish')) as IPublishPacket;
+  assert.deepEqual([first.topic, first.properties?.topicAlias], ['long/topic/name', 1]);
+  assert.deepEqual([second.topic, second.properties?.topicAlias, second.payload.toString()], ['', 1, '2']);
+});
+
+test('without outgoing_topic_aliases (the default) no alias is sent', async (t) => {
+  const { connect, broker } = await startBroker(t);
+  const sub = await connect(5, { clientId: 's', properties: { topicAliasMaximum: 5 } });
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 0 }] });
+  await sub.expect('suback');
+  broker.publish('t', '1');
+  broker.publish('t', '2');
+  for (let i = 0; i < 2; i++) assert.equal(((await sub.expect('publish')) as IPublishPacket).properties?.topicAlias, undefined);
+});
+
+test('5.0 Receive Maximum from the client bounds outgoing inflight messages', async (t) => {
+  const { connect, broker } = await startBroker(t);
+  const sub = await connect(5, { clientId: 's', properties: { receiveMaximum: 1 } });
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'rm', qos: 1 }] });
+  await sub.expect('suback');
+  broker.publish('rm', 'a', { qos: 1 });
+  broker.publish('rm', 'b', { qos: 1 });
+  const first = (await sub.expect('publish')) as IPublishPacket;
+  assert.equal(await sub.silentFor(150), true);
+  sub.send({ cmd: 'puback', messageId: first.messageId });
+  assert.equal(((await sub.expect('publish')) as IPublishPacket).payload.toString(), 'b');
+});
+
+test('upgrade_outgoing_qos delivers at the subscription QoS', async (t) => {
+  const { connect, broker } = await startBroker(t, { upgrade_outgoing_qos: true });
+  const sub = await connect(4, { clientId: 's' });
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'up', qos: 2 }] });
+  await sub.expect('suback');
+  broker.publish('up', 'x', { qos: 0 });
+  assert.equal(((await sub.expect('publish')) as IPublishPacket).qos, 2);
+});
+
+test('queue_qos0_messages queues QoS 0 for offline persistent sessions', async (t) => {
+  const { connect, open, broker } = await startBroker(t, { queue_qos0_messages: true });
+  const sub = await connect(4, { clientId: 'q0', clean: false });
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'z', qos: 0 }] });
+  await sub.expect('suback');
+  await sub.disconnect();
+  broker.publish('z', 'zero');
+  const back = await open(4);
+  await back.handshake({ clientId: 'q0', clean: false });
+  assert.equal(((await back.expect('publish')) as IPublishPacket).payload.toString(), 'zero');
+});
+
+test('message_size_limit: a larger payload is not routed (5.0 PUBACK 0x97)', async (t) => {
+  const { connect } = await startBroker(t, { message_size_limit: 4 });
+  const pub = await connect(5, { clientId: 'p' });
+  pub.send({ cmd: 'publish', topic: 'big', payload: Buffer.from('12345'), qos: 1, retain: false, dup: false, messageId: 1 });
+  assert.equal(((await pub.expect('puback')) as IPubackPacket).reasonCode, 0x97);
+});
+
+test('max_connections refuses connections over the limit', async (t) => {
+  const { connect, open } = await startBroker(t, { max_connections: 1 });
+  await connect(4, { clientId: 'one' });
+  const second = await open(4);
+  assert.deepEqual(await second.closedByBroker(), []);
+});
+
+test('MQTT 3.1 (MQIsdp) clients connect, publish and subscribe', async (t) => {
+  const { connect, logs } = await startBroker(t);
+  const client = await connect(3, { clientId: 'old-client' });
+  client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'v31', qos: 1 }] });
+  await client.expect('suback');
+  client.send({ cmd: 'publish', topic: 'v31', payload: Buffer.from('hi'), qos: 1, retain: false, dup: false, messageId: 2 });
+  const both = [await client.next(), await client.next()];
+  assert.deepEqual(both.map((p) => p?.cmd).sort(), ['puback', 'publish']);
+  assert.equal((both.find((p) => p?.cmd === 'publish') as IPublishPacket).payload.toString(), 'hi');
+  assert.ok(logs.some((line) => /as old-client \(p1, c1, k0\)/.test(line.message)));
+});
+
+test('MQTT 3.1: a client id over 23 bytes is refused with 0x02', async (t) => {
+  const { open } = await startBroker(t);
+  const client = await open(3);
+  assert.equal((await client.handshake({ clientId: 'x'.repeat(24) })).returnCode, 2);
+});
+
+test('$SYS/broker topics use Mosquitto\'s names and are retained', async (t) => {
+  const { connect } = await startBroker(t, { sys_interval: 1, version: '9.9.9' });
+  const sub = await connect(4, { clientId: 'sys' });
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$SYS/broker/#', qos: 0 }] });
+  await sub.expect('suback');
+  const topics = new Map<string, string>();
+  while (!topics.has('$SYS/broker/clients/connected') || !topics.has('$SYS/broker/load/messages/received/1min')) {
+    const got = (await sub.expect('publish')) as IPublishPacket;
+    topics.set(got.topic, got.payload.toString());
+  }
+  assert.equal(topics.get('$SYS/broker/version'), 'mqx version 9.9.9');
+  assert.match(topics.get('$SYS/broker/uptime')!, /^\d+ seconds$/);
+  for (const name of ['clients/total', 'clients/maximum', 'messages/received', 'messages/sent', 'bytes/received', 'bytes/sent', 'subscriptions/count', 'retained messages/count', 'heap/current', 'publish/messages/dropped']) {
+    assert.ok(topics.has(`$SYS/broker/${name}`), name);
+  }
+});
+
+test('library: handle(stream) serves a client over an in-memory duplex, and events fire', async () => {
+  const broker = createBroker({ sys_interval: 0 });
+  const events: string[] = [];
+  broker.on('connect', (client: { clientId: string }) => events.push(`connect ${client.clientId}`));
+  broker.on('subscribe', (_subs: unknown, clientId: string) => events.push(`subscribe ${clientId}`));
+  broker.on('publish', (message: { topic: string }) => events.push(`publish ${message.topic}`));
+  broker.on('disconnect', (client: { clientId: string }) => events.push(`disconnect ${client.clientId}`));
+  const toBroker = new PassThrough();
+  const fromBroker = new PassThrough();
+  const serverSide = Duplex.from({ readable: toBroker, writable: fromBroker });
+  broker.handle(serverSide, { remoteAddress: 'memory' });
+  const received: Packet[] = [];
+  const decoder = new Decoder({ packet: (p) => received.push(p), error: (e) => { throw e; } }, 0, 4);
+  const next = (cmd: string) => new Promise<Packet>((resolve) => {
+    const look = () => { const i = received.findIndex((p) => p.cmd === cmd); if (i >= 0) resolve(received.splice(i, 1)[0]!); else fromBroker.once('data', look); };
+    look();
+  });
+  fromBroker.on('data', (chunk: Buffer) => decoder.push(chunk));
+  toBroker.write(encode({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'mem', clean: true, keepalive: 0 }, 4));
+  await next('connack');
+  toBroker.write(encode({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'm', qos: 0 }] }, 4));
+  await next('suback');
+  toBroker.write(encode({ cmd: 'publish', topic: 'm', payload: Buffer.from('x'), qos: 0, retain: false, dup: false }, 4));
+  assert.equal(((await next('publish')) as IPublishPacket).payload.toString(), 'x');
+  toBroker.write(encode({ cmd: 'disconnect' }, 4));
+  await new Promise((resolve) => broker.once('disconnect', resolve));
+  assert.deepEqual(events, ['connect mem', 'subscribe mem', 'publish m', 'disconnect mem']);
+  assert.equal(broker.connections.size, 0);
+  await broker.close();
+});
