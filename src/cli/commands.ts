@@ -16,6 +16,7 @@ export const commands: CommandEntry[] = [
   { name: 'pub', aliases: ['publish'], describe: 'publish messages (drop-in for mosquitto_pub)', load: () => import('./pub.js') },
   { name: 'passwd', describe: 'manage a Mosquitto password file (drop-in for mosquitto_passwd)', load: () => import('./passwd.js') },
   { name: 'acl', describe: 'edit, test (check) and lint a Mosquitto ACL file', load: () => import('./acl.js') },
+  { name: 'bench', describe: 'measure a broker: connections, throughput, latency, losses (like emqtt-bench)', load: () => import('./bench.js') },
 ];
 
 export function findCommand(name: string | undefined): CommandEntry | undefined {
