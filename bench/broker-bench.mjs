@@ -1,0 +1,197 @@
+// Broker benchmarks of issue 3, side by side: mqx broker, Debian's mosquitto and Aedes, each started as a
+// process pinned to core 0 while this load generator runs on core 1; prints rates, latencies, memory and ratios.
+//
+// Usage: npm run build && node bench/broker-bench.mjs [--scenarios fanin,fanout,latency,idle]
+//          [--brokers mqx,mosquitto,aedes] [--seconds 5] [--aedes /tmp/aedes-bench/node_modules/aedes]
+//          [--idle-count 10000] [--rate 5000] [--json]
+// Aedes is never a dependency of mqx: install it elsewhere (mkdir /tmp/aedes-bench && cd /tmp/aedes-bench
+// && npm install aedes) and pass its package directory with --aedes or AEDES_PATH.
+
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startBroker } from './lib/brokers.mjs';
+import { fanIn, fanOut, latency, idleConnections } from './lib/scenarios.mjs';
+
+function parseArgs(argv) {
+  const options = {
+    scenarios: ['fanin', 'fanout', 'latency', 'idle'], brokers: ['mqx', 'mosquitto', 'aedes'], seconds: 5,
+    aedesPath: process.env.AEDES_PATH ?? '/tmp/aedes-bench/node_modules/aedes', idleCount: 10000, rate: 5000, json: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${flag} needs a value`);
+      return next;
+    };
+    if (flag === '--scenarios') options.scenarios = value().split(',');
+    else if (flag === '--brokers') options.brokers = value().split(',');
+    else if (flag === '--seconds') options.seconds = Math.max(1, Math.min(60, Number(value())));
+    else if (flag === '--aedes') options.aedesPath = value();
+    else if (flag === '--idle-count') options.idleCount = Math.max(1, Math.min(15000, Number(value())));
+    else if (flag === '--rate') options.rate = Math.max(1, Math.min(50000, Number(value())));
+    else if (flag === '--json') options.json = true;
+    else throw new Error(`unknown option ${flag}`);
+  }
+  for (const name of options.scenarios) {
+    if (!['fanin', 'fanout', 'latency', 'idle'].includes(name)) throw new Error(`unknown scenario ${name}`);
+  }
+  return options;
+}
+
+// Pin this load generator to core 1 (the brokers get core 0) by re-running under taskset once.
+if (process.env.MQX_BENCH_PINNED !== '1') {
+  const script = fileURLToPath(import.meta.url);
+  const result = spawnSync('taskset', ['-c', '1', process.execPath, script, ...process.argv.slice(2)], {
+    stdio: 'inherit', env: { ...process.env, MQX_BENCH_PINNED: '1' },
+  });
+  process.exit(result.status ?? 1);
+}
+
+let options;
+try {
+  options = parseArgs(process.argv.slice(2));
+} catch (error) {
+  console.error(`Error: ${error.message}`);
+  process.exit(2);
+}
+
+/** Each case: what to run, what to print, and the issue's targets as ratios mqx/other. */
+const cases = [];
+const seconds = options.seconds;
+if (options.scenarios.includes('fanin')) {
+  for (const qos of [1, 0]) {
+    for (const payloadBytes of [16, 1024]) {
+      cases.push({
+        name: `fan-in QoS ${qos} ${payloadBytes === 16 ? '16 B' : '1 KiB'} (msg/s)`,
+        run: (broker) => fanIn(broker.port, { qos, payloadBytes, seconds }),
+        value: (r) => r.messagesPerSecond,
+        extra: (r) => (qos === 0 ? `lost ${r.lost} of ${r.sent}` : ''),
+        higherIsBetter: true,
+        target: qos === 1 ? { mosquitto: 1.0, aedes: 2.0 } : { mosquitto: 1.0 },
+      });
+    }
+  }
+}
+if (options.scenarios.includes('fanout')) {
+  cases.push({
+    name: 'fan-out 1->100 QoS 0 16 B (deliveries/s)',
+    run: (broker) => fanOut(broker.port, { seconds }),
+    value: (r) => r.deliveriesPerSecond,
+    extra: (r) => `lost ${r.lost}`,
+    higherIsBetter: true,
+    target: { mosquitto: 1.0, aedes: 2.0 },
+  });
+}
+if (options.scenarios.includes('latency')) {
+  for (const [label, key, limit] of [['p50', 'p50', null], ['p99', 'p99', 1.5], ['p99.9', 'p999', 2.0]]) {
+    cases.push({
+      name: `latency ${label} at ${options.rate}/s QoS 0 (µs)`,
+      shared: 'latency',
+      run: (broker) => latency(broker.port, { rate: options.rate, seconds: Math.max(seconds, 5) }),
+      value: (r) => r[key],
+      extra: (r) => (key === 'p50' ? `${r.samples} samples, max ${r.max} µs` : ''),
+      higherIsBetter: false,
+      target: limit === null ? {} : { mosquitto: limit },
+    });
+  }
+}
+if (options.scenarios.includes('idle')) {
+  cases.push({
+    name: `${options.idleCount} idle connections: connect rate (conn/s)`,
+    shared: 'idle',
+    run: (broker) => idleConnections(broker.port, broker, { count: options.idleCount }),
+    value: (r) => r.connectionsPerSecond,
+    extra: () => '',
+    higherIsBetter: true,
+    target: { mosquitto: 1.0 },
+  });
+  cases.push({
+    name: `${options.idleCount} idle connections: memory (KiB/conn)`,
+    shared: 'idle',
+    run: null,
+    value: (r) => r.bytesPerConnection / 1024,
+    extra: (r) => `RSS ${(r.rssBefore / 1048576).toFixed(1)} -> ${(r.rssAfter / 1048576).toFixed(1)} MiB`,
+    higherIsBetter: false,
+    target: { absolute: 4 },
+  });
+}
+
+const results = []; // {case, broker, value, extra, error}
+const sharedRuns = new Map(); // "latency:mqx" -> result, so p50/p99/p99.9 come from one run
+
+async function runCase(testCase, kind) {
+  const key = testCase.shared ? `${testCase.shared}:${kind}` : null;
+  if (key && sharedRuns.has(key)) return sharedRuns.get(key);
+  const runner = testCase.run ?? cases.find((c) => c.shared === testCase.shared && c.run).run;
+  let broker;
+  try {
+    broker = await startBroker(kind, { aedesPath: options.aedesPath, core: 0 });
+  } catch (error) {
+    const failed = { error: `could not start: ${error.message.split('\n')[0]}` };
+    if (key) sharedRuns.set(key, failed);
+    return failed;
+  }
+  let outcome;
+  try {
+    outcome = { result: await withTimeout(runner(broker), (seconds + 60) * 1000) };
+    if (!broker.alive) outcome = { error: `broker died (${JSON.stringify(broker.exitStatus)}): ${broker.stderr.trim().split('\n').slice(-1)[0] ?? ''}` };
+  } catch (error) {
+    outcome = { error: broker.alive ? error.message : `broker died (${JSON.stringify(broker.exitStatus)}): ${broker.stderr.trim().split('\n').slice(-1)[0] ?? ''}` };
+  } finally {
+    await broker.stop();
+  }
+  if (key) sharedRuns.set(key, outcome);
+  return outcome;
+}
+
+function withTimeout(promise, ms) {
+  let timer;
+  return Promise.race([promise, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s`)), ms); })])
+    .finally(() => clearTimeout(timer));
+}
+
+const format = (value) => (value >= 1000 ? Math.round(value).toLocaleString('en-US') : value.toFixed(value >= 100 ? 0 : 2));
+
+for (const testCase of cases) {
+  const row = { name: testCase.name, values: {}, extras: {}, errors: {} };
+  for (const kind of options.brokers) {
+    const outcome = await runCase(testCase, kind);
+    if (outcome.error) row.errors[kind] = outcome.error;
+    else {
+      row.values[kind] = testCase.value(outcome.result);
+      row.extras[kind] = testCase.extra(outcome.result);
+    }
+  }
+  results.push({ ...row, testCase });
+  if (!options.json) printRow(row, testCase);
+}
+
+function printRow(row, testCase) {
+  console.log(`\n${row.name}`);
+  for (const kind of options.brokers) {
+    if (row.errors[kind]) console.log(`  ${kind.padEnd(10)} FAILED: ${row.errors[kind]}`);
+    else console.log(`  ${kind.padEnd(10)} ${format(row.values[kind]).padStart(12)}  ${row.extras[kind] ?? ''}`);
+  }
+  const mqx = row.values.mqx;
+  if (mqx === undefined) return;
+  for (const other of options.brokers.filter((k) => k !== 'mqx')) {
+    const value = row.values[other];
+    if (value === undefined || value === 0) continue;
+    const ratio = mqx / value;
+    const limit = testCase.target[other];
+    let verdict = '';
+    if (limit !== undefined) {
+      const ok = testCase.higherIsBetter ? ratio >= limit : ratio <= limit;
+      verdict = `  (target ${testCase.higherIsBetter ? '>=' : '<='} ${limit}x: ${ok ? 'met' : 'NOT met'})`;
+    }
+    console.log(`  mqx/${other.padEnd(9)} ${ratio.toFixed(2)}x${verdict}`);
+  }
+  if (testCase.target.absolute !== undefined) {
+    console.log(`  mqx target <= ${testCase.target.absolute}: ${mqx <= testCase.target.absolute ? 'met' : 'NOT met'}`);
+  }
+}
+
+if (options.json) {
+  console.log(JSON.stringify(results.map(({ name, values, extras, errors }) => ({ name, values, extras, errors })), null, 2));
+}
