@@ -133,8 +133,9 @@ async function loadFile(path: string, quiet: boolean): Promise<Buffer> {
   let data: Buffer;
   try {
     data = await readFile(path);
-  } catch {
-    throw new CliError(quiet ? '' : `Error: Unable to open file "${path}".\nError loading input file "${path}".`, 1);
+  } catch (error) {
+    const problem = (error as { code?: string }).code === 'EISDIR' ? `Error: "${path}" is a directory.` : `Error: Unable to open file "${path}".`;
+    throw new CliError(quiet ? '' : `${problem}\nError loading input file "${path}".`, 1);
   }
   if (data.length > MAX_PAYLOAD) {
     throw new CliError(quiet ? '' : `Error: File must be less than ${MAX_PAYLOAD} bytes.\nError loading input file "${path}".`, 1);
@@ -155,6 +156,7 @@ export async function runPub(opts: PubOptions, out: Output, stdin: Readable = pr
   else if (opts.source.kind === 'stdin-file') {
     const { readAll } = await import('../client/input.js');
     payload = await readAll(stdin);
+    if (payload.length === 0) throw new CliError(connection.quiet ? '' : 'Error: Zero length input.\nError loading input from stdin.', 1);
   }
 
   const [{ connectClient }, { Publisher }, { toMqttProperties }] = await Promise.all([
