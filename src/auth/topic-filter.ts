@@ -66,7 +66,8 @@ export function intersectFilters(a: string, b: string): string | null {
     else return null;
     i++;
   }
-  if (out.length === 0) return null;
+  // "/#" and "+" meet only in the empty topic, which no one can publish.
+  if (out.length === 0 || (out.length === 1 && out[0] === '')) return null;
   return out.join('/');
 }
 
