@@ -22,9 +22,17 @@ export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closed';
 /** CONNACK reason codes that have a 3.1.1 return code; other errors during CONNECT just close. */
 const CONNACK_REASONS = new Set([0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x97, 0x9a, 0x9b, 0x99, 0x95, 0x80, 0x83, 0x8f, 0x90]);
 
-function uncork(connection: Connection): void {
-  connection.corked = false;
-  connection.stream.uncork();
+/** A chunk this big means the client is streaming: let others run before reading it again. */
+const YIELD_CHUNK_BYTES = 16 * 1024;
+
+function endYield(connection: Connection): void {
+  connection.yielding = false;
+  connection.causedDrops = false;
+  connection.resumeReading();
+}
+
+function flush(connection: Connection): void {
+  connection.flush();
 }
 
 let nextConnectionId = 1;
@@ -52,9 +60,16 @@ export class Connection implements SessionLink {
   inboundQuota: number;
   /** Packets that arrived while CONNECT was being authenticated. */
   pending: Packet[] | null = null;
-  corked = false;
+  private outChunks: Buffer[] = [];
+  private outBytes = 0;
   private readonly decoder: Decoder;
   private readingPaused = false;
+  private waitingDrain = false;
+  yielding = false;
+  /** The last PUBLISH topic that passed validation. */
+  lastValidTopic = '';
+  /** Set when a message from this client was dropped for a saturated subscriber. */
+  causedDrops = false;
   private closeTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly broker: Broker, readonly stream: Duplex, readonly remoteAddress: string, readonly listener: string) {
@@ -96,14 +111,33 @@ export class Connection implements SessionLink {
     this.lastActivity = Date.now();
     this.broker.metrics.bytesReceived += chunk.length;
     this.decoder.push(chunk);
+    if ((this.state as ConnectionState) === 'closed') return;
     // Flow control: stop reading a client whose own replies cannot drain (STYLE habit 6).
-    if (!this.readingPaused && this.stream.writableNeedDrain && (this.state as ConnectionState) !== 'closed') {
-      this.readingPaused = true;
-      this.stream.pause();
-      this.stream.once('drain', () => {
-        this.readingPaused = false;
-        if (this.state !== 'closed') this.stream.resume();
-      });
+    if (!this.waitingDrain && this.stream.writableNeedDrain) {
+      this.waitingDrain = true;
+      this.pauseReading();
+      this.stream.once('drain', () => { this.waitingDrain = false; this.resumeReading(); });
+    }
+    // Fairness: a client sending full chunks yields until the next loop turn, so a flood from a
+    // few publishers cannot starve timers, other clients or the subscribers' socket writes.
+    if (chunk.length >= YIELD_CHUNK_BYTES && !this.yielding) {
+      this.yielding = true;
+      this.pauseReading();
+      // Its messages are being dropped (subscribers saturated): reading faster only burns CPU
+      // that the subscribers' side needs, so wait a millisecond instead of one loop turn.
+      if (this.causedDrops) setTimeout(endYield, 1, this);
+      else setImmediate(endYield, this);
+    }
+  }
+
+  private pauseReading(): void {
+    if (!this.readingPaused) { this.readingPaused = true; this.stream.pause(); }
+  }
+
+  resumeReading(): void {
+    if (this.readingPaused && !this.waitingDrain && !this.yielding && this.state !== 'closed') {
+      this.readingPaused = false;
+      this.stream.resume();
     }
   }
 
@@ -116,17 +150,27 @@ export class Connection implements SessionLink {
   }
 
   // --- writing ---
-  /** Queues bytes; writes of one event-loop turn go out in one corked batch. */
+  /**
+   * Queues bytes; everything written in one event-loop turn goes to the socket as ONE buffer
+   * (a corked writev of thousands of 4-byte acks costs more than copying them together).
+   */
   write(bytes: Buffer): void {
     if (this.state === 'closed') return;
-    if (!this.corked) {
-      this.corked = true;
-      this.stream.cork();
-      process.nextTick(uncork, this);
-    }
-    this.stream.write(bytes);
+    if (this.outBytes === 0) process.nextTick(flush, this);
+    this.outChunks.push(bytes);
+    this.outBytes += bytes.length;
     this.broker.metrics.bytesSent += bytes.length;
     this.broker.metrics.messagesSent++;
+  }
+
+  flush(): void {
+    const chunks = this.outChunks;
+    if (chunks.length === 0) return;
+    const total = this.outBytes;
+    this.outChunks = [];
+    this.outBytes = 0;
+    if (this.stream.destroyed) return;
+    this.stream.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
   }
 
   send(packet: Packet): void {
@@ -134,7 +178,7 @@ export class Connection implements SessionLink {
   }
 
   writable(): boolean {
-    return this.stream.writableLength < OUTBOUND_LIMIT;
+    return this.stream.writableLength + this.outBytes < OUTBOUND_LIMIT;
   }
 
   sendPublish(out: Outgoing, dup: boolean, cache: FanoutCache | null): boolean {
@@ -204,8 +248,8 @@ export class Connection implements SessionLink {
   close(reason: MqttError | null = null): void {
     if (this.state === 'closed') return;
     const wasConnected = this.state === 'connected';
+    this.flush();
     this.state = 'closed';
-    if (this.corked) { this.corked = false; this.stream.uncork(); }
     this.stream.end();
     // A peer that never reads must not keep the socket alive after we closed.
     this.closeTimer = setTimeout(() => this.stream.destroy(), 2000);

@@ -1,9 +1,12 @@
 // The one codec: the only importer of mqtt-packet. Frames bytes into packets (one decoder per
-// connection, with size and framing checks mqtt-packet lacks) and encodes packets; no sockets.
+// connection; fast paths from fast-*.ts for hot packets, mqtt-packet for the rest) and encodes; no sockets.
 
 import mqttPacket from 'mqtt-packet';
 import type { Packet, IPublishPacket } from 'mqtt-packet';
 import { MqttError, ReasonCode } from './reason-codes.js';
+import { FrameSplitter, SPLIT_MALFORMED, SPLIT_TOO_LARGE } from './fast-frames.js';
+import { parseFast } from './fast-parse.js';
+import { encodePublishFrame } from './fast-encode.js';
 
 export type {
   Packet, IConnectPacket, IConnackPacket, IPublishPacket, IPubackPacket, IPubrecPacket, IPubrelPacket,
@@ -24,74 +27,63 @@ export interface DecoderHandlers {
   error(error: MqttError): void;
 }
 
+function onFrame(decoder: Decoder, buffer: Buffer, start: number, end: number): void {
+  decoder.frame(buffer, start, end);
+}
+
 /**
- * Turns a byte stream into packets. Before mqtt-packet sees a chunk, a cheap frame scan checks
- * every fixed header: a 5th length byte or a packet over `maxPacketSize` is refused before any
- * body is buffered, so a hostile peer cannot make the broker hold a 256 MB packet.
+ * Turns a byte stream into packets. The frame splitter checks every fixed header first (a 5th
+ * length byte or a packet over `maxPacketSize` is refused before its body is buffered); the hot
+ * packets then go through the fast parsers, everything else through mqtt-packet, one frame at a time.
  */
 export class Decoder {
-  private readonly parser: ReturnType<typeof mqttPacket.parser>;
-  private headerBytes = 0;
-  private remaining = 0;
-  private multiplier = 1;
-  private bodyLeft = 0;
+  private parser: ReturnType<typeof mqttPacket.parser> | null = null;
+  private readonly splitter: FrameSplitter<Decoder>;
   private failed = false;
+  /** 0 until a CONNECT was parsed (server side) or given (client side): fast paths need it. */
+  protocolVersion: number;
 
   /** protocolVersion: for a client-side decoder (the server's learns it from CONNECT). */
-  constructor(private readonly handlers: DecoderHandlers, public maxPacketSize = 0, protocolVersion?: ProtocolVersion) {
-    this.parser = mqttPacket.parser(protocolVersion ? { protocolVersion } : undefined);
-    this.parser.on('packet', (packet: Packet) => { if (!this.failed) handlers.packet(packet); });
-    this.parser.on('error', (error: Error) => this.fail(mapParserError(error)));
+  constructor(private readonly handlers: DecoderHandlers, maxPacketSize = 0, protocolVersion?: ProtocolVersion) {
+    this.protocolVersion = protocolVersion ?? 0;
+    this.splitter = new FrameSplitter<Decoder>(onFrame, maxPacketSize > 0 ? maxPacketSize : MAX_REMAINING_LENGTH + 5);
   }
 
   /** Feeds one chunk; emits zero or more packets, or one error after which it stays silent. */
   push(chunk: Buffer): void {
     if (this.failed) return;
-    if (!this.scanFrames(chunk)) return;
-    this.parser.parse(chunk);
+    const result = this.splitter.push(this, chunk);
+    if (result === SPLIT_MALFORMED) this.fail(new MqttError(ReasonCode.MalformedPacket, 'bad remaining length')); // [MQTT-1.5.5-1]
+    else if (result === SPLIT_TOO_LARGE) this.fail(new MqttError(ReasonCode.PacketTooLarge, 'packet over the maximum packet size'));
+  }
+
+  /** One complete frame from the splitter. */
+  frame(buffer: Buffer, start: number, end: number): void {
+    if (this.failed) return;
+    if (buffer[start]! >> 4 === 0) { this.fail(new MqttError(ReasonCode.MalformedPacket, 'reserved packet type 0')); return; }
+    if (this.protocolVersion !== 0) {
+      const fast = parseFast(buffer, start, end, this.protocolVersion);
+      if (fast !== null) { this.handlers.packet(fast as Packet); return; }
+    }
+    if (this.parser === null) this.parser = this.createParser();
+    this.parser.parse(buffer.subarray(start, end));
+  }
+
+  private createParser(): ReturnType<typeof mqttPacket.parser> {
+    const parser = mqttPacket.parser(this.protocolVersion !== 0 ? { protocolVersion: this.protocolVersion } : undefined);
+    parser.on('packet', (packet: Packet) => {
+      if (this.failed) return;
+      if (packet.cmd === 'connect' && this.protocolVersion === 0) this.protocolVersion = packet.protocolVersion ?? 4;
+      this.handlers.packet(packet);
+    });
+    parser.on('error', (error: Error) => this.fail(mapParserError(error)));
+    return parser;
   }
 
   private fail(error: MqttError): void {
     if (this.failed) return;
     this.failed = true;
     this.handlers.error(error);
-  }
-
-  private scanFrames(chunk: Buffer): boolean {
-    const length = chunk.length;
-    let i = 0;
-    while (i < length) {
-      if (this.bodyLeft > 0) {
-        const take = Math.min(this.bodyLeft, length - i);
-        this.bodyLeft -= take;
-        i += take;
-        continue;
-      }
-      const byte = chunk[i++]!;
-      if (this.headerBytes === 0) {
-        if (byte >> 4 === 0) { this.fail(new MqttError(ReasonCode.MalformedPacket, 'reserved packet type 0')); return false; }
-        this.headerBytes = 1;
-        this.remaining = 0;
-        this.multiplier = 1;
-        continue;
-      }
-      this.headerBytes++;
-      this.remaining += (byte & 0x7f) * this.multiplier;
-      this.multiplier *= 128;
-      if (byte & 0x80) {
-        // [MQTT-1.5.5-1] at most four bytes of Remaining Length
-        if (this.headerBytes >= 5) { this.fail(new MqttError(ReasonCode.MalformedPacket, 'bad remaining length')); return false; }
-        continue;
-      }
-      const total = this.headerBytes + this.remaining;
-      if (this.maxPacketSize > 0 && total > this.maxPacketSize) {
-        this.fail(new MqttError(ReasonCode.PacketTooLarge, `packet of ${total} bytes is over the limit of ${this.maxPacketSize}`));
-        return false;
-      }
-      this.bodyLeft = this.remaining;
-      this.headerBytes = 0;
-    }
-    return true;
   }
 }
 
@@ -105,6 +97,10 @@ function mapParserError(error: Error): MqttError {
 
 /** Encodes one packet for the given protocol version. Throws on an unencodable packet. */
 export function encode(packet: Packet, protocolVersion: ProtocolVersion): Buffer {
+  if (packet.cmd === 'publish') {
+    const frame = encodePublishFrame(packet, protocolVersion);
+    if (frame !== null) return frame.bytes;
+  }
   return mqttPacket.generate(packet, { protocolVersion });
 }
 

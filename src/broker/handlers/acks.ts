@@ -9,6 +9,12 @@ export const PUBCOMP = 0x70;
 
 /** 3.1.1 form, or 5.0 with a reason code (omitted when 0x00 and no properties [MQTT-3.4.2-1]). */
 export function ackBytes(type: number, packetId: number, reasonCode: number, version: number): Buffer {
-  if (reasonCode === 0 || version < 5) return Buffer.from([type, 2, packetId >> 8, packetId & 0xff]);
-  return Buffer.from([type, 3, packetId >> 8, packetId & 0xff, reasonCode]);
+  const long = reasonCode !== 0 && version === 5;
+  const bytes = Buffer.allocUnsafe(long ? 5 : 4);
+  bytes[0] = type;
+  bytes[1] = long ? 3 : 2;
+  bytes[2] = packetId >> 8;
+  bytes[3] = packetId & 0xff;
+  if (long) bytes[4] = reasonCode;
+  return bytes;
 }

@@ -25,9 +25,12 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
   const properties = packet.properties;
   let topic = packet.topic;
   if (version === 5 && properties?.topicAlias !== undefined) topic = resolveTopicAlias(connection, topic, properties.topicAlias);
-  if (!isWellFormedUtf8(topic)) throw new MqttError(ReasonCode.MalformedPacket, 'invalid UTF-8 in topic name'); // [MQTT-1.5.4-1]
-  // [MQTT-3.3.2-2] no wildcards; [MQTT-4.7.3-1] at least one character
-  if (!isValidTopicName(topic) || topicLevelCount(topic) > MAX_TOPIC_LEVELS) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid topic name '${topic}'`);
+  if (topic !== connection.lastValidTopic) {
+    if (!isWellFormedUtf8(topic)) throw new MqttError(ReasonCode.MalformedPacket, 'invalid UTF-8 in topic name'); // [MQTT-1.5.4-1]
+    // [MQTT-3.3.2-2] no wildcards; [MQTT-4.7.3-1] at least one character
+    if (!isValidTopicName(topic) || topicLevelCount(topic) > MAX_TOPIC_LEVELS) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid topic name '${topic}'`);
+    connection.lastValidTopic = topic; // publishers repeat topics: validate each new one once
+  }
   if (packet.retain && !options.retain_available) throw new MqttError(ReasonCode.RetainNotSupported, 'retain is not available'); // [MQTT-3.2.2-14]
   if (qos === 2 && session.inboundQos2.has(packetId)) {
     // [MQTT-4.3.3-9] a duplicate of a message not yet released: acknowledge, do not route again
@@ -52,7 +55,9 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
     };
     // [MQTT-3.3.1-5] store, or [MQTT-3.3.1-10] clear with an empty payload
     if (packet.retain) broker.retained.set(topic, payload.length === 0 ? null : message);
+    const droppedBefore = broker.metrics.dropped;
     const delivered = routeMessage(broker, message);
+    if (broker.metrics.dropped !== droppedBefore) connection.causedDrops = true;
     if (broker.listenerCount('publish') > 0) broker.emit('publish', message, connection.clientId);
     if (delivered === 0 && version === 5) reason = ReasonCode.NoMatchingSubscribers;
   } else {
