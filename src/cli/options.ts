@@ -326,7 +326,7 @@ export function connectionOptionsFromArgv(argv: Record<string, unknown>, kind: C
     unixPath,
     username,
     password,
-    clientId: idPrefix !== undefined ? `${idPrefix}${pid}` : (id ?? ''),
+    clientId: idPrefix !== undefined ? `${idPrefix}${pid}` : (id ?? (protocolVersion === 3 ? randomMqtt31Id() : '')),
     keepalive,
     cleanSession,
     sessionExpiryInterval,
@@ -341,6 +341,17 @@ export function connectionOptionsFromArgv(argv: Record<string, unknown>, kind: C
     properties,
     urlTopic,
   };
+}
+
+/**
+ * MQTT 3.1 needs a 1..23 character client id (the empty id of [MQTT-3.1.3-6] is 3.1.1), so like libmosquitto send
+ * "mosq-" and 18 random letters and digits (23 characters, the 3.1 limit).
+ */
+function randomMqtt31Id(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let id = 'mosq-';
+  for (let i = 0; i < 18; i++) id += alphabet[Math.floor(Math.random() * alphabet.length)];
+  return id;
 }
 
 function willOptions(argv: Record<string, unknown>): WillOptions | undefined {

@@ -138,3 +138,8 @@ test('--unix uses a socket path', () => {
   assert.equal(options.transport, 'unix');
   assert.equal(options.unixPath, '/run/mosquitto.sock');
 });
+
+test('MQTT 3.1 without -i sends a generated mosq- id, as libmosquitto', () => {
+  assert.match(parse(['-V', '31']).clientId, /^mosq-[A-Za-z0-9]{18}$/);
+  assert.equal(parse(['-V', '31', '-i', 'me']).clientId, 'me');
+});
