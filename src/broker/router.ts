@@ -271,11 +271,7 @@ export class Router {
         }
       }
       if (delivery === undefined) {
-        const created: Delivery = {
-          clientId: subscription.clientId, qos: options.qos, retainAsPublished: options.retainAsPublished,
-          subscriptionIds: options.subscriptionId !== undefined ? [options.subscriptionId] : NO_IDS,
-          sharedGroup: null,
-        };
+        const created = newDelivery(subscription.clientId, options, null);
         deliveries.push(created);
         if (byClient !== null) byClient.set(created.clientId, created);
         else if (deliveries.length === LINEAR_MERGE_LIMIT) {
@@ -372,13 +368,16 @@ export class Router {
   }
 }
 
-function sharedDeliveryOf(subscription: Subscription, group: string): Delivery {
-  const options = subscription.options;
+function newDelivery(clientId: string, options: SubscriptionOptions, sharedGroup: string | null): Delivery {
   return {
-    clientId: subscription.clientId, qos: options.qos, retainAsPublished: options.retainAsPublished,
+    clientId, qos: options.qos, retainAsPublished: options.retainAsPublished,
     subscriptionIds: options.subscriptionId !== undefined ? [options.subscriptionId] : NO_IDS,
-    sharedGroup: group,
+    sharedGroup,
   };
+}
+
+function sharedDeliveryOf(subscription: Subscription, group: string): Delivery {
+  return newDelivery(subscription.clientId, subscription.options, group);
 }
 
 /** Merges overlapping subscriptions of one client: highest QoS, any retain-as-published, all ids. */
@@ -398,16 +397,8 @@ function withoutNoLocal(entry: CacheEntry, publisherId: string): Delivery[] {
   let own: Delivery | null = null;
   for (const subscription of entry.subscriptions) {
     if (subscription.clientId !== publisherId || subscription.options.noLocal) continue;
-    const options = subscription.options;
-    if (own === null) {
-      own = {
-        clientId: publisherId, qos: options.qos, retainAsPublished: options.retainAsPublished,
-        subscriptionIds: options.subscriptionId !== undefined ? [options.subscriptionId] : NO_IDS,
-        sharedGroup: null,
-      };
-    } else {
-      mergeInto(own, options);
-    }
+    if (own === null) own = newDelivery(publisherId, subscription.options, null);
+    else mergeInto(own, subscription.options);
   }
   if (own !== null) deliveries.push(own);
   return deliveries;
