@@ -20,8 +20,8 @@ export interface PasswordHash {
 }
 
 /** The digest Mosquitto stores for `password` with `salt`. */
-export function digest(password: string, salt: Buffer, type: HashType, iterations: number): Buffer {
-  const bytes = Buffer.from(password, 'utf8');
+export function digest(password: string | Buffer, salt: Buffer, type: HashType, iterations: number): Buffer {
+  const bytes = typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
   if (type === 'sha512') return createHash('sha512').update(bytes).update(salt).digest();
   return pbkdf2Sync(bytes, salt, iterations, HASH_LENGTH, 'sha512');
 }
@@ -84,10 +84,13 @@ export function decodeHash(encoded: string): DecodeResult {
 }
 
 /** True when `password` produces the stored hash; the comparison takes constant time. */
-export function verifyPassword(stored: PasswordHash, password: string): boolean {
+export function verifyPassword(stored: PasswordHash, password: string | Buffer): boolean {
   const candidate = digest(password, stored.salt, stored.type, stored.iterations);
   return candidate.length === stored.hash.length && timingSafeEqual(candidate, stored.hash);
 }
+
+/** A hash no password matches in practice, checked for unknown users. */
+const DUMMY: PasswordHash = { type: 'sha512-pbkdf2', iterations: DEFAULT_ITERATIONS, salt: Buffer.alloc(SALT_LENGTH), hash: Buffer.alloc(HASH_LENGTH) };
 
 export type AuthDecision =
   | { result: 'accepted'; reason: string }
@@ -102,10 +105,16 @@ export type AuthDecision =
 export function authenticate(users: ReadonlyMap<string, PasswordHash>, username: string | undefined | null, password: string | Buffer | undefined | null): AuthDecision {
   if (username === undefined || username === null) return { result: 'anonymous', reason: 'no username: allow_anonymous decides' };
   const stored = users.get(username);
-  if (!stored) return { result: 'refused', reason: 'unknown user' };
-  if (password === undefined || password === null) return { result: 'refused', reason: 'no password given' };
-  const text = typeof password === 'string' ? password : password.toString('utf8');
-  return verifyPassword(stored, text)
+  // Mosquitto reads the password as a C string: it ends at the first NUL byte.
+  const bytes = password === undefined || password === null ? null : typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
+  const secret = bytes === null ? null : bytes.subarray(0, bytes.indexOf(0) < 0 ? bytes.length : bytes.indexOf(0));
+  if (!stored) {
+    // Spend the same work as a real check, so timing does not tell which users exist.
+    verifyPassword(DUMMY, secret ?? Buffer.alloc(0));
+    return { result: 'refused', reason: 'unknown user' };
+  }
+  if (secret === null) return { result: 'refused', reason: 'no password given' };
+  return verifyPassword(stored, secret)
     ? { result: 'accepted', reason: 'password matches' }
     : { result: 'refused', reason: 'wrong password' };
 }

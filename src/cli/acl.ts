@@ -7,7 +7,7 @@ import { palette, processOutput } from './output.js';
 import type { Output, Palette } from './output.js';
 import {
   AclEditError, AuthFileError, addAclRule, checkAccess, checkSubscribe, describeTarget, evaluationOrder, lintAcl,
-  loadAcl, readTextFile, removeAclRule, topicMatches, writeFileAtomic,
+  loadAcl, parsePasswordFile, readTextFile, removeAclRule, topicMatches, writeFileAtomic,
 } from '../auth/index.js';
 import type { Acl, AclAccess, AclClient, AclDecision, AclProblem, AclRule, AclTarget } from '../auth/index.js';
 
@@ -32,6 +32,10 @@ function fail(error: unknown): never {
 
 function readAcl(path: string, missingOk: boolean): string | null {
   try { return readTextFile(path, 'ACL file', missingOk); } catch (error) { fail(error); }
+}
+
+function readPasswordText(path: string): string {
+  try { return readTextFile(path, 'password file')!; } catch (error) { fail(error); }
 }
 
 function writeAcl(path: string, text: string): void {
@@ -169,7 +173,15 @@ async function runCheck(args: string[], argv: Record<string, unknown>, path: str
   const text = readAcl(path, false)!;
   const { acl, problems } = loadAcl(text, path);
   const strictSubscribe = Boolean(argv['acl-check-subscribe']);
-  const decision = checkAccess(acl, client, action as 'read' | 'write' | 'subscribe', topic);
+  let decision = checkAccess(acl, client, action as 'read' | 'write' | 'subscribe', topic);
+  const passwordFile = lastValue(argv['password-file']);
+  if (passwordFile !== undefined && client.username != null) {
+    // The broker refuses the connection before any ACL is consulted.
+    const users = parsePasswordFile(readPasswordText(passwordFile)).users;
+    if (!users.has(client.username)) {
+      decision = { allowed: false, rule: null, reason: `user '${client.username}' has no valid entry in ${passwordFile}, so the broker refuses its connection` };
+    }
+  }
   const subscribe = action === 'subscribe' ? checkSubscribe(acl, client, topic) : null;
   const final = strictSubscribe && subscribe && decision.allowed ? subscribe : decision;
   if (argv.json) {
@@ -245,6 +257,7 @@ function builder(yargs: Argv): Argv {
     .option('anonymous', { type: 'boolean', describe: 'add/remove: the anonymous section; check: a client without username' })
     .option('pattern', { type: 'boolean', describe: 'add/remove: a pattern line (%c client id, %u user name)' })
     .option('client-id', { alias: 'i', type: 'string', describe: 'check: the client id (default: the user name)' })
+    .option('password-file', { type: 'string', describe: 'check: also refuse a user missing from this password file, as the broker does' })
     .option('explain', { type: 'boolean', describe: 'check: show every line in evaluation order' })
     .option('acl-check-subscribe', { type: 'boolean', describe: "check subscribe: decide as mqx's acl_check_subscribe does (refuse filters nothing can be read under)" })
     .option('json', { type: 'boolean', describe: 'list, check, lint: print JSON' })
