@@ -48,6 +48,8 @@ class PasswordReader {
 
   /** One password, or null on an empty line or end of input. */
   async read(prompt: string): Promise<string | null> {
+    // Echo goes off before the prompt appears, so nothing typed early is shown.
+    if (this.io.inputIsTty) (this.io.input as NodeJS.ReadStream).setRawMode?.(true);
     this.io.out.stdout.write(prompt);
     const text = this.io.inputIsTty ? await this.readHidden() : await this.readLine();
     if (text === null || text === '') return null;

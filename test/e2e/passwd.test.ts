@@ -2,11 +2,11 @@
 // statuses, files readable both ways, and nothing lost when a file has bad lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { havePeers, peerPath, startMosquitto } from '../helpers/peers.js';
-import { run, runMqx } from '../helpers/process.js';
+import { mqxBin, run, runMqx } from '../helpers/process.js';
 import type { RunResult } from '../helpers/process.js';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
@@ -168,4 +168,52 @@ test('a new password file is private, and add/delete/list report what they did',
   const empty = await runMqx(['passwd', 'add', 'x', '--file', file], { input: '\n' });
   assert.equal(empty.code, 1);
   assert.match(empty.stderr, /Error: Empty password\./);
+});
+
+// Drives mqx passwd through a pseudo-terminal (Python's pty), typing each password only once
+// its prompt has appeared: what a person at a terminal does.
+const PTY_DRIVER = `
+import os, pty, sys, time, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b''
+def pump(until, count=1, timeout=10):
+    global out
+    end = time.time() + timeout
+    while (until is None or out.count(until) < count) and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:
+                return
+            if not chunk:
+                return
+            out += chunk
+        elif until is None:
+            return
+for index, answer in enumerate(os.environ['ANSWERS'].split(',')):
+    pump(b'assword: ', index + 1)
+    os.write(fd, answer.encode() + b'\\r')
+    out += b'|'
+_, status = os.waitpid(pid, 0)
+pump(None, 0, 1)
+sys.stdout.write(out.decode())
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+
+test('on a terminal the password is prompted twice and never echoed', async (t) => {
+  if (!existsSync('/usr/bin/python3')) { t.skip('python3 is needed to drive a pseudo-terminal'); return; }
+  const dir = tempDir(t);
+  const file = join(dir, 'pw');
+  const typed = await run('/usr/bin/python3', ['-c', PTY_DRIVER, process.execPath, mqxBin, 'passwd', '-c', file, 'alice'], { env: { ANSWERS: 'hunter2,hunter2' } });
+  assert.equal(typed.code, 0, typed.stdout.toString());
+  const screen = typed.stdout.toString();
+  assert.match(screen, /Password: \|.*Reenter password: \|/s);
+  assert.doesNotMatch(screen, /hunter2/);
+  assert.equal((await runMqx(['passwd', 'verify', 'alice', 'hunter2', '--file', file])).code, 0);
+  const mismatch = await run('/usr/bin/python3', ['-c', PTY_DRIVER, process.execPath, mqxBin, 'passwd', file, 'alice'], { env: { ANSWERS: 'one,two' } });
+  assert.equal(mismatch.code, 2);
+  assert.match(mismatch.stdout.toString(), /Error: Passwords do not match\./);
 });
