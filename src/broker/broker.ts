@@ -10,6 +10,7 @@ import { brokerMessage, routeMessage } from './deliver.js';
 import { silentLogger } from './logger.js';
 import type { BrokerLogger } from './logger.js';
 import type { Message } from './message.js';
+import { detachPayload } from './message.js';
 import { Metrics } from './metrics.js';
 import { resolveOptions } from './options.js';
 import type { BrokerOptions, ResolvedBrokerOptions } from './options.js';
@@ -98,7 +99,10 @@ export class Broker extends EventEmitter {
   }
 
   publishMessage(message: Message): number {
-    if (message.retain) this.retained.set(message.topic, message.payload.length === 0 ? null : message);
+    if (message.retain) {
+      detachPayload(message);
+      this.retained.set(message.topic, message.payload.length === 0 ? null : message);
+    }
     return routeMessage(this, message);
   }
 

@@ -37,3 +37,14 @@ export function isExpired(message: Message, now: number): boolean {
 export function remainingExpiry(message: Message, now: number): number {
   return Math.max(0, Math.ceil((message.expiresAt - now) / 1000));
 }
+
+/**
+ * Payloads arrive as views into the socket's read chunk (up to 64 KiB). A message kept beyond
+ * this turn (retained, queued, in flight) gets its own copy so it does not pin the whole chunk.
+ */
+export function detachPayload(message: Message): void {
+  const payload = message.payload;
+  if (payload.buffer.byteLength > 8192 && payload.byteLength * 2 < payload.buffer.byteLength) {
+    message.payload = Buffer.from(payload);
+  }
+}

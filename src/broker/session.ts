@@ -4,7 +4,7 @@
 import type { QoS } from '../codec/index.js';
 import type { FanoutCache } from './fanout.js';
 import type { Message, Outgoing } from './message.js';
-import { isExpired } from './message.js';
+import { detachPayload, isExpired } from './message.js';
 import type { ResolvedBrokerOptions } from './options.js';
 import type { Metrics } from './metrics.js';
 import type { ClientInfo } from './hooks.js';
@@ -79,6 +79,7 @@ export class Session {
       this.metrics.dropped++;
       return;
     }
+    detachPayload(out.message);
     this.queue.push(out);
     this.queuedBytes += size;
   }
@@ -86,6 +87,7 @@ export class Session {
   private sendNew(out: Outgoing, cache: FanoutCache | null): void {
     out.packetId = this.allocatePacketId();
     if (this.link!.sendPublish(out, false, cache)) {
+      detachPayload(out.message);
       this.inflight.set(out.packetId, out);
     } else {
       // [MQTT-3.1.2-25] too large for the client: discarded as if it had been sent and acknowledged

@@ -73,7 +73,12 @@ export class Decoder {
     const parser = mqttPacket.parser(this.protocolVersion !== 0 ? { protocolVersion: this.protocolVersion } : undefined);
     parser.on('packet', (packet: Packet) => {
       if (this.failed) return;
-      if (packet.cmd === 'connect' && this.protocolVersion === 0) this.protocolVersion = packet.protocolVersion ?? 4;
+      if (packet.cmd === 'connect' && this.protocolVersion === 0) {
+        this.protocolVersion = packet.protocolVersion ?? 4;
+        // Most connections then only send hot packets: free the parser (and the CONNECT it keeps)
+        // now; an idle connection should cost as little memory as possible.
+        this.parser = null;
+      }
       this.handlers.packet(packet);
     });
     parser.on('error', (error: Error) => this.fail(mapParserError(error)));

@@ -145,3 +145,15 @@ test('library: handle(stream) serves a client over an in-memory duplex, and even
   assert.equal(broker.connections.size, 0);
   await broker.close();
 });
+
+test('a retained payload does not pin the 64 KiB read chunk it arrived in', async (t) => {
+  const { connect, broker } = await startBroker(t);
+  const pub = await connect(4, { clientId: 'p' });
+  const filler = encode({ cmd: 'publish', topic: 'filler', payload: Buffer.alloc(30000), qos: 0, retain: false, dup: false }, 4);
+  const retained = encode({ cmd: 'publish', topic: 'keep', payload: Buffer.from('small'), qos: 1, retain: true, dup: false, messageId: 1 }, 4);
+  pub.sendBytes(Buffer.concat([filler, retained]));
+  await pub.expect('puback');
+  const stored = broker.retained.get('keep')!;
+  assert.equal(stored.payload.toString(), 'small');
+  assert.ok(stored.payload.buffer.byteLength <= 8192, `payload backed by ${stored.payload.buffer.byteLength} bytes`);
+});

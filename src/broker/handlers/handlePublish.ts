@@ -8,6 +8,7 @@ import { isValidTopicName, topicLevelCount } from '../../codec/topics.js';
 import type { Connection } from '../connection.js';
 import { routeMessage } from '../deliver.js';
 import type { Message } from '../message.js';
+import { detachPayload } from '../message.js';
 import { ackBytes, PUBACK, PUBREC } from './acks.js';
 
 /** Mosquitto's topic hierarchy limit. */
@@ -54,7 +55,10 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
       publisherId: connection.clientId,
     };
     // [MQTT-3.3.1-5] store, or [MQTT-3.3.1-10] clear with an empty payload
-    if (packet.retain) broker.retained.set(topic, payload.length === 0 ? null : message);
+    if (packet.retain) {
+      detachPayload(message);
+      broker.retained.set(topic, payload.length === 0 ? null : message);
+    }
     const droppedBefore = broker.metrics.dropped;
     const delivered = routeMessage(broker, message);
     if (broker.metrics.dropped !== droppedBefore) connection.causedDrops = true;
