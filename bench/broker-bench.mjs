@@ -64,7 +64,7 @@ if (options.scenarios.includes('fanin')) {
     for (const payloadBytes of [16, 1024]) {
       cases.push({
         name: `fan-in QoS ${qos} ${payloadBytes === 16 ? '16 B' : '1 KiB'} (msg/s)`,
-        run: (broker) => fanIn(broker.port, { qos, payloadBytes, seconds }),
+        run: (broker) => fanIn(broker, { qos, payloadBytes, seconds }),
         value: (r) => r.messagesPerSecond,
         extra: (r) => (qos === 0 ? `lost ${r.lost} of ${r.sent}` : ''),
         higherIsBetter: true,
@@ -76,7 +76,7 @@ if (options.scenarios.includes('fanin')) {
 if (options.scenarios.includes('fanout')) {
   cases.push({
     name: 'fan-out 1->100 QoS 0 16 B (deliveries/s)',
-    run: (broker) => fanOut(broker.port, { seconds }),
+    run: (broker) => fanOut(broker, { seconds }),
     value: (r) => r.deliveriesPerSecond,
     extra: (r) => `lost ${r.lost}`,
     higherIsBetter: true,
@@ -88,7 +88,7 @@ if (options.scenarios.includes('latency')) {
     cases.push({
       name: `latency ${label} at ${options.rate}/s QoS 0 (µs)`,
       shared: 'latency',
-      run: (broker) => latency(broker.port, { rate: options.rate, seconds: Math.max(seconds, 5) }),
+      run: (broker) => latency(broker, { rate: options.rate, seconds: Math.max(seconds, 5) }),
       value: (r) => r[key],
       extra: (r) => (key === 'p50' ? `${r.samples} samples, max ${r.max} µs` : ''),
       higherIsBetter: false,
@@ -100,7 +100,7 @@ if (options.scenarios.includes('idle')) {
   cases.push({
     name: `${options.idleCount} idle connections: connect rate (conn/s)`,
     shared: 'idle',
-    run: (broker) => idleConnections(broker.port, broker, { count: options.idleCount }),
+    run: (broker) => idleConnections(broker, { count: options.idleCount }),
     value: (r) => r.connectionsPerSecond,
     extra: () => '',
     higherIsBetter: true,
@@ -118,6 +118,10 @@ if (options.scenarios.includes('idle')) {
 }
 
 const results = []; // {case, broker, value, extra, error}
+if (!options.json) {
+  const load = (await import('node:os')).loadavg().map((n) => n.toFixed(2)).join(' ');
+  console.log(`brokers on core 0, load generator on core 1; load average before: ${load} (other work on the cores skews wall-clock rates; per CPU-s figures less so)`);
+}
 const sharedRuns = new Map(); // "latency:mqx" -> result, so p50/p99/p99.9 come from one run
 
 async function runCase(testCase, kind) {
@@ -154,13 +158,18 @@ function withTimeout(promise, ms) {
 const format = (value) => (value >= 1000 ? Math.round(value).toLocaleString('en-US') : value.toFixed(value >= 100 ? 0 : 2));
 
 for (const testCase of cases) {
-  const row = { name: testCase.name, values: {}, extras: {}, errors: {} };
+  const row = { name: testCase.name, values: {}, extras: {}, errors: {}, perCpu: {} };
   for (const kind of options.brokers) {
     const outcome = await runCase(testCase, kind);
     if (outcome.error) row.errors[kind] = outcome.error;
     else {
       row.values[kind] = testCase.value(outcome.result);
       row.extras[kind] = testCase.extra(outcome.result);
+      // Per broker CPU-second: comparable even when other work shares the broker's core.
+      if (testCase.run !== null && testCase.shared !== 'latency' && Number.isFinite(outcome.result.perCpuSecond)) {
+        row.perCpu[kind] = outcome.result.perCpuSecond;
+        row.extras[kind] = `${row.extras[kind] ? `${row.extras[kind]}; ` : ''}${format(outcome.result.perCpuSecond)} per broker CPU-s, broker CPU ${(outcome.result.cpuShare * 100).toFixed(0)}%`;
+      }
     }
   }
   results.push({ ...row, testCase });
@@ -185,7 +194,8 @@ function printRow(row, testCase) {
       const ok = testCase.higherIsBetter ? ratio >= limit : ratio <= limit;
       verdict = `  (target ${testCase.higherIsBetter ? '>=' : '<='} ${limit}x: ${ok ? 'met' : 'NOT met'})`;
     }
-    console.log(`  mqx/${other.padEnd(9)} ${ratio.toFixed(2)}x${verdict}`);
+    const perCpu = row.perCpu.mqx !== undefined && row.perCpu[other] ? `; per CPU-s ${(row.perCpu.mqx / row.perCpu[other]).toFixed(2)}x` : '';
+    console.log(`  mqx/${other.padEnd(9)} ${ratio.toFixed(2)}x${verdict}${perCpu}`);
   }
   if (testCase.target.absolute !== undefined) {
     console.log(`  mqx target <= ${testCase.target.absolute}: ${mqx <= testCase.target.absolute ? 'met' : 'NOT met'}`);
@@ -193,5 +203,5 @@ function printRow(row, testCase) {
 }
 
 if (options.json) {
-  console.log(JSON.stringify(results.map(({ name, values, extras, errors }) => ({ name, values, extras, errors })), null, 2));
+  console.log(JSON.stringify(results.map(({ name, values, extras, errors, perCpu }) => ({ name, values, perCpu, extras, errors })), null, 2));
 }

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+/** USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on Linux everywhere in practice). */
+const CLOCK_TICKS = 100;
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -85,6 +87,12 @@ export async function startBroker(kind, options = {}) {
     get alive() { return exited === null; },
     get exitStatus() { return exited; },
     get stderr() { return stderr; },
+    /** CPU seconds (user + system, all threads) the broker has used so far, from /proc. */
+    cpuSeconds() {
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    },
     /** Resident set size in bytes, from /proc. */
     rss() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');

@@ -136,7 +136,8 @@ function qos1Publisher(client, frame, state, window, gate) {
 }
 
 /** fan-in: `publishers` clients publish to bench/<i>, one subscriber on bench/# receives. */
-export async function fanIn(port, { qos, payloadBytes, publishers = 10, seconds = 5, warmupSeconds = 1, window = 100, endToEnd = 100 }) {
+export async function fanIn(broker, { qos, payloadBytes, publishers = 10, seconds = 5, warmupSeconds = 1, window = 100, endToEnd = 100 }) {
+  const port = broker.port;
   const id = `fi${process.pid}-${runId++}`;
   const subscriber = await threadSubscriber(port, `${id}-sub`, 'bench/#', qos);
   const clients = await connectMany(port, `${id}-pub-`, publishers, publishers);
@@ -154,15 +155,19 @@ export async function fanIn(port, { qos, payloadBytes, publishers = 10, seconds 
   for (const pump of pumps) pump();
   await sleep(warmupSeconds * 1000);
   const startReceived = subscriber.received;
+  const startCpu = broker.cpuSeconds();
   const start = now();
   await sleep(seconds * 1000);
   const received = subscriber.received - startReceived;
   const elapsed = (now() - start) / 1e9;
+  const cpu = broker.cpuSeconds() - startCpu;
   state.running = false;
   stopGate();
   const totalReceived = await settle(() => subscriber.received);
   const result = {
     messagesPerSecond: received / elapsed,
+    perCpuSecond: cpu > 0 ? received / cpu : NaN,
+    cpuShare: cpu / elapsed,
     sent: state.sent,
     acked: state.acked,
     received: totalReceived,
@@ -175,7 +180,8 @@ export async function fanIn(port, { qos, payloadBytes, publishers = 10, seconds 
 }
 
 /** fan-out: one publisher to `subscribers` clients on one topic, QoS 0, at most `window` messages ahead. */
-export async function fanOut(port, { subscribers = 100, payloadBytes = 16, seconds = 5, warmupSeconds = 1, window = 200 }) {
+export async function fanOut(broker, { subscribers = 100, payloadBytes = 16, seconds = 5, warmupSeconds = 1, window = 200 }) {
+  const port = broker.port;
   const id = `fo${process.pid}-${runId++}`;
   const subs = await connectMany(port, `${id}-sub-`, subscribers, 50);
   for (const sub of subs) await sub.subscribe('bench/fanout', 0);
@@ -192,16 +198,20 @@ export async function fanOut(port, { subscribers = 100, payloadBytes = 16, secon
   qos0Publisher(publisher, frame.bytes, state, gate)();
   await sleep(warmupSeconds * 1000);
   const startDelivered = state.delivered;
+  const startCpu = broker.cpuSeconds();
   const start = now();
   await sleep(seconds * 1000);
   const delivered = state.delivered - startDelivered;
   const elapsed = (now() - start) / 1e9;
+  const cpu = broker.cpuSeconds() - startCpu;
   state.running = false;
   stopGate();
   const total = await settle(() => state.delivered);
   for (const client of [...subs, publisher]) client.destroy();
   return {
     deliveriesPerSecond: delivered / elapsed,
+    perCpuSecond: cpu > 0 ? delivered / cpu : NaN,
+    cpuShare: cpu / elapsed,
     sent: state.sent,
     delivered: total,
     lost: Math.max(0, state.sent * subscribers - total),
@@ -210,7 +220,8 @@ export async function fanOut(port, { subscribers = 100, payloadBytes = 16, secon
 }
 
 /** latency: one publisher at `rate` msg/s to one subscriber; each payload carries its send time. */
-export async function latency(port, { rate = 5000, qos = 0, seconds = 10, warmupSeconds = 1, payloadBytes = 16 }) {
+export async function latency(broker, { rate = 5000, qos = 0, seconds = 10, warmupSeconds = 1, payloadBytes = 16 }) {
+  const port = broker.port;
   const id = `lat${process.pid}-${runId++}`;
   const subscriber = await new RawClient(port, `${id}-sub`).connect();
   await subscriber.subscribe('bench/latency', qos);
@@ -267,15 +278,18 @@ export async function latency(port, { rate = 5000, qos = 0, seconds = 10, warmup
 }
 
 /** idle connections: connect `count` clients (keepalive 0), measure the rate and the broker's RSS growth. */
-export async function idleConnections(port, broker, { count = 10000, concurrency = 100 }) {
+export async function idleConnections(broker, { count = 10000, concurrency = 100 }) {
+  const port = broker.port;
   const id = `idle${process.pid}-${runId++}`;
   // One connection first, so one-time allocations are not counted per connection.
   const first = await new RawClient(port, `${id}-warm`).connect();
   await sleep(1000);
   const before = broker.rss();
+  const startCpu = broker.cpuSeconds();
   const start = now();
   const clients = await connectMany(port, `${id}-`, count, concurrency);
   const elapsed = (now() - start) / 1e9;
+  const cpu = broker.cpuSeconds() - startCpu;
   await sleep(2000);
   const after = broker.rss();
   for (const client of clients) client.destroy();
@@ -283,6 +297,8 @@ export async function idleConnections(port, broker, { count = 10000, concurrency
   await sleep(500);
   return {
     connectionsPerSecond: count / elapsed,
+    perCpuSecond: cpu > 0 ? count / cpu : NaN,
+    cpuShare: cpu / elapsed,
     bytesPerConnection: (after - before) / count,
     rssBefore: before,
     rssAfter: after,
