@@ -45,7 +45,7 @@ export async function runBench(plan: BenchPlan, hooks: RunHooks = {}): Promise<B
 
 class RunState {
   readonly errors = new ErrorTally();
-  readonly latency = new LatencyRecorder();
+  readonly latency: LatencyRecorder;
   readonly subscribers: SubscriberState[] = [];
   readonly publishers: Publisher[] = [];
   readonly clients: BenchClient[] = [];
@@ -62,7 +62,10 @@ class RunState {
   private abortWaiters: (() => void)[] = [];
   private stopping = false;
 
-  constructor(readonly plan: BenchPlan, readonly hooks: RunHooks) {}
+  constructor(readonly plan: BenchPlan, readonly hooks: RunHooks) {
+    // Only sub mode cannot know whether the publishers keep a schedule.
+    this.latency = new LatencyRecorder(plan.mode === 'sub' || (plan.mode !== 'conn' && plan.publishIntervalMs > 0));
+  }
 
   readonly handlers: ClientHandlers = {
     publish: (client, buffer, start, end, receivedMs) => {
@@ -105,15 +108,25 @@ class RunState {
     if (this.aborted !== null) return;
     this.aborted = reason;
     this.driver?.stop();
+    this.wakeSleepers();
+  }
+
+  private wakeSleepers(): void {
     for (const wake of this.abortWaiters.splice(0)) wake();
   }
 
   /** Resolves after `ms`, or earlier on abort. */
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(done, Math.max(0, ms));
       this.abortWaiters.push(done);
-      function done() { clearTimeout(timer); resolve(); }
+      const waiters = this.abortWaiters;
+      function done() {
+        clearTimeout(timer);
+        const at = waiters.indexOf(done);
+        if (at >= 0) waiters.splice(at, 1);
+        resolve();
+      }
     });
   }
 
@@ -227,6 +240,7 @@ class RunState {
     const sampler = this.startSampler();
     if (this.driver !== null) {
       await Promise.race([this.driver.done, this.sleep(Infinity === endMs ? 2 ** 31 - 1 : endMs - nowMs() + 1000)]);
+      this.wakeSleepers(); // the losing sleep's timer must not keep the process alive
       this.endMs = nowMs();
       if (this.aborted === null) await this.drain();
     } else {
