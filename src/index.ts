@@ -2,7 +2,7 @@
 // Must not run anything at import time.
 
 export { createBroker, Broker } from './broker/broker.js';
-export type { PublishOptions } from './broker/broker.js';
+export type { PublishOptions, BrokerStats } from './broker/broker.js';
 export { resolveOptions, DEFAULT_OPTIONS } from './broker/options.js';
 export type { BrokerOptions, ResolvedBrokerOptions, ListenerOptions } from './broker/options.js';
 export type { BrokerLogger, LogType } from './broker/logger.js';

@@ -28,6 +28,32 @@ export interface PublishOptions {
   properties?: PublishProperties;
 }
 
+export interface BrokerStats {
+  uptimeSeconds: number;
+  clientsConnected: number;
+  /** Offline clients whose persistent session is kept. */
+  clientsDisconnected: number;
+  clientsMaximum: number;
+  clientsExpired: number;
+  sessions: number;
+  /** Open streams, including those not past CONNECT yet. */
+  connections: number;
+  subscriptions: number;
+  retainedMessages: number;
+  messagesReceived: number;
+  messagesSent: number;
+  publishReceived: number;
+  publishSent: number;
+  publishDropped: number;
+  bytesReceived: number;
+  bytesSent: number;
+}
+
+/**
+ * Events: 'connect' (ClientInfo), 'disconnect' (ClientInfo, MqttError | null), 'publish'
+ * (Message, publisher client id), 'subscribe' (subscriptions, client id), 'unsubscribe'
+ * (filters, client id).
+ */
 export class Broker extends EventEmitter {
   readonly options: ResolvedBrokerOptions;
   readonly logger: BrokerLogger;
@@ -104,6 +130,21 @@ export class Broker extends EventEmitter {
       this.retained.set(message.topic, message.payload.length === 0 ? null : message);
     }
     return routeMessage(this, message);
+  }
+
+  /** A snapshot of the counters and sizes (what $SYS publishes, as numbers). */
+  stats(): BrokerStats {
+    const m = this.metrics;
+    let offline = 0;
+    for (const session of this.sessions.values()) if (!session.link) offline++;
+    return {
+      uptimeSeconds: Math.floor((Date.now() - m.startedAt) / 1000),
+      clientsConnected: m.clientsConnected, clientsDisconnected: offline, clientsMaximum: m.clientsMaximum,
+      clientsExpired: m.clientsExpired, sessions: this.sessions.size, connections: this.connections.size,
+      subscriptions: this.router.count, retainedMessages: this.retained.size,
+      messagesReceived: m.messagesReceived, messagesSent: m.messagesSent, publishReceived: m.publishReceived,
+      publishSent: m.publishSent, publishDropped: m.dropped, bytesReceived: m.bytesReceived, bytesSent: m.bytesSent,
+    };
   }
 
   /** Called by a connection once CONNACK is about to be sent. */

@@ -45,19 +45,25 @@ function propertiesFor(message: Message, out: Outgoing, now: number, topicAlias:
 
 /** Per-publish cache of encodings; lives for one fan-out only (expiry is computed once for it). */
 export class FanoutCache {
-  private keys: string[] = [];
-  private values: EncodedPublish[] = [];
+  /** Deliveries without subscription ids: slot (version - 3) * 6 + qos * 2 + retain. */
+  private readonly plain: Array<EncodedPublish | undefined> = [];
+  private keyed: Map<string, EncodedPublish> | null = null;
 
   constructor(readonly now: number) {}
 
   get(out: Outgoing, version: ProtocolVersion): EncodedPublish {
     const ids = out.subscriptionIds;
-    const key = `${version}${out.qos}${out.retain ? 1 : 0}${ids && version === 5 ? ids.join(',') : ''}`;
-    const index = this.keys.indexOf(key);
-    if (index >= 0) return this.values[index]!;
-    const encoded = encodeDelivery(out, version, this.now);
-    this.keys.push(key);
-    this.values.push(encoded);
+    if (ids === undefined || version !== 5) {
+      const slot = (version - 3) * 6 + out.qos * 2 + (out.retain ? 1 : 0);
+      return this.plain[slot] ??= encodeDelivery(out, version, this.now);
+    }
+    const key = `${out.qos}${out.retain ? 1 : 0}${ids.join(',')}`;
+    this.keyed ??= new Map();
+    let encoded = this.keyed.get(key);
+    if (encoded === undefined) {
+      encoded = encodeDelivery(out, version, this.now);
+      this.keyed.set(key, encoded);
+    }
     return encoded;
   }
 }

@@ -157,3 +157,30 @@ test('a retained payload does not pin the 64 KiB read chunk it arrived in', asyn
   assert.equal(stored.payload.toString(), 'small');
   assert.ok(stored.payload.buffer.byteLength <= 8192, `payload backed by ${stored.payload.buffer.byteLength} bytes`);
 });
+
+test('authorize hook: denied write is 0x87 (5.0), denied subscribe is a SUBACK failure, denied read is not delivered', async (t) => {
+  const { connect } = await startBroker(t, {
+    authorize: (client, access, topic) => !(topic.startsWith('secret') && (access !== 'read' || client.clientId !== 'trusted')) || (access === 'read' && client.clientId === 'trusted'),
+  });
+  const trusted = await connect(5, { clientId: 'trusted' });
+  const other = await connect(5, { clientId: 'other' });
+  other.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'secret/x', qos: 0 }, { topic: '#', qos: 0 }] });
+  assert.deepEqual(((await other.expect('suback')) as { granted: number[] }).granted, [0x87, 0]);
+  trusted.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '#', qos: 0 }] });
+  await trusted.expect('suback');
+  other.send({ cmd: 'publish', topic: 'secret/x', payload: Buffer.from('no'), qos: 1, retain: false, dup: false, messageId: 2 });
+  assert.equal(((await other.expect('puback')) as IPubackPacket).reasonCode, 0x87);
+  other.send({ cmd: 'publish', topic: 'open', payload: Buffer.from('yes'), qos: 0, retain: false, dup: false });
+  assert.equal(((await trusted.expect('publish')) as IPublishPacket).topic, 'open');
+});
+
+test('stats() reports counters as numbers', async (t) => {
+  const { connect, broker } = await startBroker(t);
+  const client = await connect(4, { clientId: 'counted' });
+  client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'c', qos: 0 }] });
+  await client.expect('suback');
+  broker.publish('c', 'x', { retain: true });
+  await client.expect('publish');
+  const stats = broker.stats();
+  assert.deepEqual([stats.clientsConnected, stats.subscriptions, stats.retainedMessages, stats.publishSent], [1, 1, 1, 1]);
+});
