@@ -99,16 +99,18 @@ for (const version of VERSIONS) {
     if (version === 5) assert.deepEqual(sent.map((p) => (p as IDisconnectPacket).reasonCode), [0x81]);
   });
 
-  test(`publishing to $SYS/ is refused (v${version}: ${version === 5 ? 'PUBACK 0x87' : 'dropped'})`, async (t) => {
-    const { connect } = await startBroker(t);
-    const sub = await connect(version, { clientId: 's' });
-    await subscribe(sub, '$SYS/#', 0);
-    const pub = await connect(version, { clientId: 'p' });
-    pub.send({ cmd: 'publish', topic: '$SYS/broker/fake', payload: Buffer.from('x'), qos: 1, retain: false, dup: false, messageId: 3 });
-    const ack = (await pub.expect('puback')) as IPubackPacket;
-    assert.equal(ack.reasonCode ?? 0, version === 5 ? 0x87 : 0);
-    assert.equal(await sub.silentFor(200), true);
-  });
+  for (const [topic, filter] of [['$SYS/broker/fake', '$SYS/#'], ['$share/g/t', '$share/g/#']]) {
+    test(`publishing to ${topic.split('/')[0]}/ is refused (v${version}: ${version === 5 ? 'PUBACK 0x87' : 'dropped'}), as Mosquitto`, async (t) => {
+      const { connect } = await startBroker(t);
+      const sub = await connect(version, { clientId: 's' });
+      await subscribe(sub, filter, 0);
+      const pub = await connect(version, { clientId: 'p' });
+      pub.send({ cmd: 'publish', topic, payload: Buffer.from('x'), qos: 1, retain: false, dup: false, messageId: 3 });
+      const ack = (await pub.expect('puback')) as IPubackPacket;
+      assert.equal(ack.reasonCode ?? 0, version === 5 ? 0x87 : 0);
+      assert.equal(await sub.silentFor(200), true);
+    });
+  }
 
   test(`[MQTT-4.7.2-1] '#' does not match topics starting with $ (v${version})`, async (t) => {
     const { connect, broker } = await startBroker(t);
