@@ -79,7 +79,9 @@ export function addAclRule(text: string, target: AclTarget, access: AclAccess, f
     const last = parsed.rules.filter((rule) => rule.kind === 'topic' && rule.line > section.line && rule.line <= end).pop();
     at = last ? last.line : section.line;
   }
-  const out = [...lines.slice(0, at), newLine, ...lines.slice(at)];
+  // The first anonymous line, put before the first `user` line, gets a blank line after it.
+  const spacer = target.kind === 'anonymous' && /^user /.test(lines[at] ?? '') ? [''] : [];
+  const out = [...lines.slice(0, at), newLine, ...spacer, ...lines.slice(at)];
   return { text: joinLines(out), line: at + 1, existing: null };
 }
 
