@@ -8,6 +8,7 @@ import type { ConnectionOptions } from './options.js';
 import { palette, processOutput, startSpinner, type Output } from './output.js';
 import { FormatError, formatSettings, type FormatSettings } from '../client/format.js';
 import { isValidMqttString, isValidTopicFilter } from '../client/topics.js';
+import { ClientError } from '../client/errors.js';
 
 export interface SubOptions {
   connection: ConnectionOptions;
@@ -30,7 +31,7 @@ export interface SubOptions {
   removeRetained: boolean;
   /** -E: exit once the SUBACK arrives. */
   exitAfterSubscribe: boolean;
-  /** --random-filter: print this many messages out of 10000 (10000: all). */
+  /** --random-filter: print this many messages out of 1000 (1000: all). */
   randomFilter: number;
   /** --retain-as-published (MQTT 5 subscription option). */
   retainAsPublished: boolean;
@@ -138,12 +139,14 @@ export function subOptionsFromArgv(argv: Record<string, unknown>): SubOptions {
     timeout = atoi(timeoutText);
     if (timeout < 1) throw new UsageError(`Error: Invalid timeout "${timeout}".`);
   }
-  let randomFilter = 10000;
+  let randomFilter = 1000;
   const chanceText = valueOf(argv, 'random-filter', '--random-filter argument given but no chance specified.');
   if (chanceText !== undefined) {
     const chance = Number.parseFloat(chanceText); // atof: NaN means 0
+    // Per mille. mosquitto 2.0.11 compares the same number against 10000 and so prints a tenth
+    // of what it promises (--random-filter 100 prints ~10%); mqx keeps the documented percentage.
     randomFilter = Math.trunc(10 * (Number.isNaN(chance) ? 0 : chance));
-    if (randomFilter > 10000 || randomFilter < 1) throw new UsageError('Error: --random-filter chance must be between 0.1-100.0');
+    if (randomFilter > 1000 || randomFilter < 1) throw new UsageError('Error: --random-filter chance must be between 0.1-100.0');
   }
   const formatText = valueOf(argv, 'F', '-F argument given but no format specified.');
   let format: FormatSettings;
@@ -170,6 +173,32 @@ export function subOptionsFromArgv(argv: Record<string, unknown>): SubOptions {
   };
 }
 
+type MessageListener = (topic: string, payload: Buffer, packet: PublishPacket) => void;
+
+/**
+ * Messages queued for a persistent session (-c) arrive in the same read as the CONNACK, so MQTT.js
+ * emits them before connectClient resolves and this command can listen. Until release(), every
+ * MQTT.js client holds its 'message' events back; release() restores it and replays them in order.
+ */
+async function holdEarlyMessages(): Promise<{ release(listener: MessageListener): void }> {
+  const imported = await import('mqtt/lib/client') as unknown as { default: { default?: { prototype: object } } & { prototype: object } };
+  const prototype = (imported.default.default ?? imported.default).prototype as { emit?: (event: string | symbol, ...args: unknown[]) => boolean };
+  const own = Object.prototype.hasOwnProperty.call(prototype, 'emit') ? prototype.emit : undefined;
+  const inherited = prototype.emit!;
+  const held: Parameters<MessageListener>[] = [];
+  prototype.emit = function emit(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'message') { held.push(args as Parameters<MessageListener>); return true; }
+    return inherited.call(this, event, ...args);
+  };
+  return {
+    release(listener) {
+      if (own) prototype.emit = own;
+      else delete prototype.emit;
+      for (const args of held.splice(0)) listener(...args);
+    },
+  };
+}
+
 /** Why the subscription ended: normally, -W, a signal, a closed stdout, or a lost connection. */
 type Ending = { kind: 'done' } | { kind: 'timeout' } | { kind: 'pipe' } | { kind: 'lost'; error: CliError };
 
@@ -187,15 +216,22 @@ export async function runSub(opts: SubOptions, out: Output): Promise<void> {
   const colours = await palette(out);
   const settings: FormatSettings = out.colour ? { ...opts.format, paintTopic: colours.topic } : opts.format;
 
+  const early = await holdEarlyMessages();
   const where = connection.transport === 'unix' ? connection.unixPath! : `${connection.host}:${connection.port}`;
   const spinner = await startSpinner(out, `Connecting to ${where}`);
   let session;
   try {
     session = await connectClient(connection, { stdout: out.stdout });
   } catch (error) {
+    // mosquitto_sub reports a refused CONNECT with the one "Connection error:" line; the shared
+    // client layer follows mosquitto_pub, which adds the libmosquitto error after it.
+    if (error instanceof ClientError && error.message.startsWith('Connection error:')) {
+      throw new CliError(error.message.split('\n')[0]!, error.exitCode);
+    }
     rethrowForCli(error);
   } finally {
     spinner.stop();
+    if (session === undefined) early.release(() => {});
   }
   const { client } = session;
   const v5 = connection.protocolVersion === 5;
@@ -219,7 +255,7 @@ export async function runSub(opts: SubOptions, out: Output): Promise<void> {
     settle();
   };
 
-  client.on('message', (topic: string, payload: Buffer, packet: PublishPacket) => {
+  const onMessage = (topic: string, payload: Buffer, packet: PublishPacket) => {
     if (!processing) return;
     if (opts.retainedOnly && !packet.retain) { finish({ kind: 'done' }); return; }
     if (packet.retain && opts.noRetained) return;
@@ -229,13 +265,15 @@ export async function runSub(opts: SubOptions, out: Output): Promise<void> {
       client.publish(topic, Buffer.alloc(0), { qos: 1, retain: true }, () => { pendingRemovals--; settle(); });
     }
     // As in mosquitto, --random-filter skips printing but the message still counts for -C.
-    if (opts.randomFilter >= 10000 || Math.floor(Math.random() * 10000) < opts.randomFilter) {
+    if (opts.randomFilter >= 1000 || Math.floor(Math.random() * 1000) < opts.randomFilter) {
       const message = { topic, payload, qos: packet.qos, retain: packet.retain, mid: packet.messageId ?? 0, properties: packet.properties };
       if (opts.json) sink.text(jsonLine(message, new Date()));
       else formatMessage(settings, message, sink, say);
     }
     if (opts.count > 0 && ++received === opts.count) finish({ kind: 'done' });
-  });
+  };
+  client.on('message', onMessage);
+  early.release(onMessage);
 
   client.on('packetreceive', (packet) => {
     const suback = packet as unknown as SubackPacket;
@@ -250,7 +288,8 @@ export async function runSub(opts: SubOptions, out: Output): Promise<void> {
   });
 
   void session.closed.then((error) => { if (error) finish({ kind: 'lost', error: new CliError(error.message, error.exitCode) }); });
-  const onSignal = () => finish({ kind: 'done' });
+  // A second Ctrl-C (or TERM) while the first is still disconnecting drops the connection at once.
+  const onSignal = () => { if (ending) client.end(true); else finish({ kind: 'done' }); };
   const onStdoutError = () => finish({ kind: 'pipe' });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

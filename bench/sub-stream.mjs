@@ -1,0 +1,97 @@
+// Receive throughput of `mqx sub` against `mosquitto_sub`: 200,000 QoS 0 messages published with
+// `mosquitto_pub -l` from a file while the subscriber (-C N) prints them into a pipe; separate runs.
+// Usage: node bench/sub-stream.mjs [messages=200000] [rounds=3]   (needs npm run build, mosquitto)
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, openSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const messages = Number(process.argv[2] ?? 200_000);
+const rounds = Number(process.argv[3] ?? 3);
+const mqx = fileURLToPath(new URL('../bin/mqx', import.meta.url));
+const LIMIT_MS = 120_000;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolve(port)); });
+  });
+}
+
+async function startBroker(dir) {
+  const port = await freePort();
+  const config = join(dir, 'mosquitto.conf');
+  writeFileSync(config, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n`);
+  const broker = spawn('mosquitto', ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise((resolve, reject) => {
+    let log = '';
+    const timer = setTimeout(() => reject(new Error(`mosquitto did not start: ${log}`)), 10_000);
+    broker.stderr.on('data', (chunk) => { log += chunk; if (/ running/.test(log)) { clearTimeout(timer); resolve(); } });
+    broker.once('exit', () => reject(new Error(`mosquitto exited: ${log}`)));
+  });
+  return { port, broker };
+}
+
+/** One run: start the subscriber, wait until it is subscribed, publish the file, time until it exits. */
+function runOnce(label, command, args, port, file) {
+  return new Promise((resolve, reject) => {
+    const sub = spawn(command, [...args, '-p', String(port), '-t', 'bench/#', '-C', String(messages + 1)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let bytes = 0;
+    let started = 0;
+    let stderr = '';
+    const killer = setTimeout(() => { sub.kill('SIGKILL'); reject(new Error(`${label} did not finish within ${LIMIT_MS} ms (${bytes} bytes read); ${stderr}`)); }, LIMIT_MS);
+    sub.stderr.on('data', (chunk) => { stderr += chunk; });
+    sub.stdout.on('data', (chunk) => {
+      bytes += chunk.length;
+      if (started === 0) {
+        // The retained "ready" message arrived: the subscription is in place, start publishing.
+        started = performance.now();
+        spawn('mosquitto_pub', ['-p', String(port), '-t', 'bench/data', '-l'], { stdio: [openFile(file), 'ignore', 'inherit'] });
+      }
+    });
+    sub.on('close', (code) => {
+      clearTimeout(killer);
+      if (code !== 0) { reject(new Error(`${label} exited ${code}: ${stderr}`)); return; }
+      const seconds = (performance.now() - started) / 1000;
+      resolve({ seconds, rate: messages / seconds, bytes });
+    });
+  });
+}
+
+
+const openFile = (file) => openSync(file, 'r');
+
+function publishOnly(port, file) {
+  const started = performance.now();
+  const result = spawnSync('mosquitto_pub', ['-p', String(port), '-t', 'nobody/data', '-l'], { input: undefined, stdio: [openFile(file), 'ignore', 'inherit'], timeout: LIMIT_MS });
+  if (result.status !== 0) throw new Error('mosquitto_pub failed');
+  return messages / ((performance.now() - started) / 1000);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'mqx-sub-bench-'));
+const file = join(dir, 'lines.txt');
+writeFileSync(file, Array.from({ length: messages }, (_, i) => `message ${i} ${'x'.repeat(32)}`).join('\n') + '\n');
+const { port, broker } = await startBroker(dir);
+try {
+  spawnSync('mosquitto_pub', ['-p', String(port), '-t', 'bench/ready', '-r', '-m', 'ready']);
+  const ceiling = publishOnly(port, file);
+  console.log(`messages per run: ${messages}, payload 42 bytes, QoS 0, ${rounds} rounds each, interleaved`);
+  console.log(`publisher alone (mosquitto_pub -l, no subscriber): ${Math.round(ceiling)} msg/s`);
+  const results = { mqx: [], mosquitto_sub: [] };
+  for (let round = 0; round < rounds; round++) {
+    results.mosquitto_sub.push(await runOnce('mosquitto_sub', 'mosquitto_sub', [], port, file));
+    results.mqx.push(await runOnce('mqx sub', process.execPath, [mqx, 'sub'], port, file));
+  }
+  const median = (list) => list.map((r) => r.rate).sort((a, b) => a - b)[Math.floor(list.length / 2)];
+  for (const [name, list] of Object.entries(results)) {
+    console.log(`${name.padEnd(14)} ${list.map((r) => `${Math.round(r.rate)}`).join(' / ')} msg/s  (median ${Math.round(median(list))}, ${list[0].bytes} bytes out)`);
+  }
+  const ratio = median(results.mqx) / median(results.mosquitto_sub);
+  console.log(`ratio mqx/mosquitto_sub: ${ratio.toFixed(2)}x (target >= 0.5x)`);
+} finally {
+  broker.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+}
