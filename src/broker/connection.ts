@@ -19,8 +19,10 @@ const MAX_PENDING_PACKETS = 1000;
 
 export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closed';
 
-/** CONNACK reason codes that have a 3.1.1 return code; other errors during CONNECT just close. */
-const CONNACK_REASONS = new Set([0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x97, 0x9a, 0x9b, 0x99, 0x95, 0x80, 0x83, 0x8f, 0x90]);
+/** Reason codes a 5.0 CONNACK may carry [MQTT-3.2.2-8]; other errors during CONNECT just close. */
+const CONNACK_REASONS_V5 = new Set([0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x90, 0x95, 0x97, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9f]);
+/** Errors with a 3.1.1 CONNACK return code (1 to 5); others close without CONNACK. */
+const CONNACK_REASONS_V3 = new Set([0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x9a, 0x9b]);
 
 /** A chunk this big means the client is streaming: let others run before reading it again. */
 const YIELD_CHUNK_BYTES = 16 * 1024;
@@ -231,9 +233,12 @@ export class Connection implements SessionLink {
       if (this.state === 'new' && code === ReasonCode.UnsupportedProtocolVersion) {
         // Version unknown: answer in the 3.1.1 format as Mosquitto does [MQTT-3.1.2-2]
         this.write(Buffer.from([0x20, 0x02, 0x00, 0x01]));
-      } else if (this.state === 'connecting' && CONNACK_REASONS.has(code)) {
-        if (this.protocolVersion === 5) this.send({ cmd: 'connack', sessionPresent: false, reasonCode: code });
-        else this.send({ cmd: 'connack', sessionPresent: false, returnCode: connackReturnCodeFor(code) });
+      } else if (this.state === 'connecting') {
+        if (this.protocolVersion === 5) {
+          if (CONNACK_REASONS_V5.has(code)) this.send({ cmd: 'connack', sessionPresent: false, reasonCode: code });
+        } else if (CONNACK_REASONS_V3.has(code)) {
+          this.send({ cmd: 'connack', sessionPresent: false, returnCode: connackReturnCodeFor(code) });
+        }
       } else if (this.state === 'connected' && this.protocolVersion === 5) {
         this.send({ cmd: 'disconnect', reasonCode: code });
       }

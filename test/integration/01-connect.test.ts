@@ -164,3 +164,20 @@ test('[MQTT-3.14.4-3] 5.0: AUTH without an authentication method is a protocol e
   const sent = await client.closedByBroker();
   assert.deepEqual(sent.map((p) => [p.cmd, (p as IDisconnectPacket).reasonCode]), [['disconnect', 0x82]]);
 });
+
+for (const [name, properties] of [['receive maximum', { receiveMaximum: 0 }], ['maximum packet size', { maximumPacketSize: 0 }]] as const) {
+  test(`5.0: a ${name} of 0 in CONNECT is a protocol error (CONNACK 0x82)`, async (t) => {
+    const { open } = await startBroker(t);
+    const client = await open(5);
+    client.sendBytes(connectWithProperty(properties));
+    const sent = await client.closedByBroker();
+    assert.deepEqual(sent.map((p) => [p.cmd, (p as IConnackPacket).reasonCode]), [['connack', 0x82]]);
+  });
+}
+
+/** A 5.0 CONNECT built by hand: mqtt-packet refuses to encode these zero values. */
+function connectWithProperty(properties: { receiveMaximum?: number; maximumPacketSize?: number }): Buffer {
+  const property = properties.receiveMaximum !== undefined ? [0x21, 0x00, 0x00] : [0x27, 0x00, 0x00, 0x00, 0x00];
+  const body = [0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x05, 0x02, 0x00, 0x00, property.length, ...property, 0x00, 0x01, 0x7a];
+  return Buffer.from([0x10, body.length, ...body]);
+}

@@ -204,3 +204,10 @@ test('[MQTT-3.3.2-6] 5.0: message expiry counts down while queued; expired messa
   assert.ok(got.properties!.messageExpiryInterval! <= 99);
   assert.equal(await back.silentFor(200), true);
 });
+
+test('[MQTT-3.3.4-6] 5.0: a PUBLISH from a client with a subscription identifier is a protocol error', async (t) => {
+  const { connect } = await startBroker(t);
+  const pub = await connect(5, { clientId: 'p' });
+  pub.send({ cmd: 'publish', topic: 'x', payload: Buffer.from('1'), qos: 0, retain: false, dup: false, properties: { subscriptionIdentifier: 3 } });
+  assert.deepEqual((await pub.closedByBroker()).map((p) => (p as IDisconnectPacket).reasonCode), [0x82]);
+});

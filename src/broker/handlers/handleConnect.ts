@@ -37,6 +37,10 @@ export function handleConnect(connection: Connection, packet: IConnectPacket): P
     if (packet.will.retain && !options.retain_available) throw new MqttError(ReasonCode.RetainNotSupported, 'retain is not available'); // [MQTT-3.2.2-13]
     if ((packet.will.qos ?? 0) > options.max_qos) throw new MqttError(ReasonCode.QoSNotSupported, 'will QoS not supported'); // [MQTT-3.2.2-12]
   }
+  // Receive Maximum and Maximum Packet Size of 0 are protocol errors (MQTT 5.0 3.1.2.11.3, 3.1.2.11.4)
+  if (version === 5 && (packet.properties?.receiveMaximum === 0 || packet.properties?.maximumPacketSize === 0)) {
+    throw new MqttError(ReasonCode.ProtocolError, 'receive maximum or maximum packet size of 0');
+  }
   // No enhanced authentication method is configured: refuse any [MQTT-4.12.0-1]
   if (version === 5 && packet.properties?.authenticationMethod !== undefined) {
     throw new MqttError(ReasonCode.BadAuthenticationMethod, `unsupported authentication method '${packet.properties.authenticationMethod}'`);

@@ -24,6 +24,8 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
   if (qos > 0 && packetId === 0) throw new MqttError(ReasonCode.ProtocolError, 'PUBLISH without packet identifier'); // [MQTT-2.2.1-3]
   if (qos > options.max_qos) throw new MqttError(ReasonCode.QoSNotSupported, `QoS ${qos} is not supported`); // [MQTT-3.2.2-11]
   const properties = packet.properties;
+  // [MQTT-3.3.4-6] a client never sends a Subscription Identifier
+  if (properties?.subscriptionIdentifier !== undefined) throw new MqttError(ReasonCode.ProtocolError, 'subscription identifier in PUBLISH from a client');
   let topic = packet.topic;
   if (version === 5 && properties?.topicAlias !== undefined) topic = resolveTopicAlias(connection, topic, properties.topicAlias);
   if (topic !== connection.lastValidTopic) {
