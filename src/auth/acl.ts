@@ -58,15 +58,67 @@ export function substitutePattern(filter: string, client: AclClient): string {
   return out;
 }
 
-/** The patterns that apply to this client, substituted, in evaluation order; null when the guard denies. */
-function clientPatterns(acl: Acl, client: AclClient): { rule: AclRule; filter: string }[] | { denied: string } {
+/** A rule with its filter split into levels once, for the per-message checks. */
+interface CompiledRule { rule: AclRule; filter: string; levels: string[] }
+
+type ClientPatterns = CompiledRule[] | { denied: string };
+
+interface Compiled {
+  users: Map<string | null, CompiledRule[]>;
+  /** Substituted patterns per (username, client id); cleared when it grows large. */
+  patterns: Map<string, ClientPatterns>;
+}
+
+const compiledAcls = new WeakMap<Acl, Compiled>();
+const PATTERN_CACHE_LIMIT = 10000;
+
+const compileRule = (rule: AclRule, filter = rule.filter): CompiledRule => ({ rule, filter, levels: filter.split('/') });
+
+function compiled(acl: Acl): Compiled {
+  let entry = compiledAcls.get(acl);
+  if (!entry) {
+    const users = new Map<string | null, CompiledRule[]>();
+    for (const [user, rules] of acl.users) users.set(user, rules.map((rule) => compileRule(rule)));
+    entry = { users, patterns: new Map() };
+    compiledAcls.set(acl, entry);
+  }
+  return entry;
+}
+
+/**
+ * `mosquitto_topic_matches_sub` on pre-split levels: `+` one level, `#` the rest (or
+ * nothing), and `$` topics only matched by filters starting with `$`. The topic is valid.
+ */
+function matchLevels(levels: string[], topic: string[]): boolean {
+  if (topic[0].startsWith('$') !== levels[0].startsWith('$')) return false;
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i];
+    if (level === '#') return true;
+    if (i >= topic.length) return false;
+    if (level !== '+' && level !== topic[i]) return false;
+  }
+  return levels.length === topic.length;
+}
+
+/** The patterns that apply to this client, substituted, in evaluation order, or the guard's denial. */
+function clientPatterns(acl: Acl, client: AclClient): ClientPatterns {
   if (acl.patterns.length === 0) return [];
+  const cache = compiled(acl).patterns;
+  const key = `${client.username == null ? '\u0000' : `u${client.username}`}\u0000${client.clientId}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  let result: ClientPatterns;
   // CVE-2017-7650: a username or client id with + or # could widen a pattern.
-  if (client.username != null && /[+#]/.test(client.username)) return { denied: `username '${client.username}' contains + or #, which Mosquitto refuses when patterns are in use` };
-  if (/[+#]/.test(client.clientId)) return { denied: `client id '${client.clientId}' contains + or #, which Mosquitto refuses when patterns are in use` };
-  return acl.patterns
-    .filter((rule) => !(rule.filter.includes('%u') && client.username == null))
-    .map((rule) => ({ rule, filter: substitutePattern(rule.filter, client) }));
+  if (client.username != null && /[+#]/.test(client.username)) result = { denied: `username '${client.username}' contains + or #, which Mosquitto refuses when patterns are in use` };
+  else if (/[+#]/.test(client.clientId)) result = { denied: `client id '${client.clientId}' contains + or #, which Mosquitto refuses when patterns are in use` };
+  else {
+    result = acl.patterns
+      .filter((rule) => !(rule.filter.includes('%u') && client.username == null))
+      .map((rule) => compileRule(rule, substitutePattern(rule.filter, client)));
+  }
+  if (cache.size >= PATTERN_CACHE_LIMIT) cache.clear();
+  cache.set(key, result);
+  return result;
 }
 
 /**
@@ -82,22 +134,23 @@ export function checkAccess(acl: Acl, client: AclClient, action: AclAction, topi
   if (action === 'subscribe') {
     return { allowed: true, rule: null, reason: 'Mosquitto accepts every SUBSCRIBE; each message is checked for read access when it is delivered' };
   }
-  const block = acl.users.get(client.username ?? null);
+  const block = compiled(acl).users.get(client.username ?? null);
   if (!block && acl.patterns.length === 0) {
     return { allowed: false, rule: null, reason: `no rules apply to ${who(client)}: no ${client.username == null ? 'topic lines before the first user line' : 'user section'} and no patterns` };
   }
+  // A topic with wildcards is invalid: Mosquitto's matcher matches no filter then.
+  const levels = topic.length === 0 || topic.includes('+') || topic.includes('#') ? null : topic.split('/');
   let partial: AclRule | null = null;
-  for (const rule of block ?? []) {
-    if (topic.startsWith('$') && !rule.filter.startsWith('$')) continue;
-    if (!topicMatches(rule.filter, topic)) continue;
+  for (const { rule, levels: ruleLevels } of block ?? []) {
+    if (levels === null || !matchLevels(ruleLevels, levels)) continue;
     if (rule.access === 'deny') return { allowed: false, rule: ref(rule), reason: `denied by a deny line for ${who(client)}` };
     if (grants(rule, action)) return { allowed: true, rule: ref(rule), reason: `${action} granted to ${who(client)}` };
     partial ??= rule;
   }
   const patterns = clientPatterns(acl, client);
   if ('denied' in patterns) return { allowed: false, rule: null, reason: patterns.denied };
-  for (const { rule, filter } of patterns) {
-    if (!topicMatches(filter, topic)) continue;
+  for (const { rule, filter, levels: ruleLevels } of patterns) {
+    if (levels === null || !matchLevels(ruleLevels, levels)) continue;
     const shown = filter === rule.filter ? '' : ` (as ${filter})`;
     if (rule.access === 'deny') return { allowed: false, rule: ref(rule), reason: `denied by a deny pattern${shown}` };
     if (grants(rule, action)) return { allowed: true, rule: ref(rule), reason: `${action} granted by a pattern${shown}` };
