@@ -71,7 +71,7 @@ export class Broker extends EventEmitter {
     super();
     this.options = resolveOptions(options);
     this.logger = this.options.logger ?? silentLogger;
-    this.sessions = new SessionStore(this.options, this.metrics, (session) => this.endSession(session));
+    this.sessions = new SessionStore(this.options, this.metrics, (session) => this.guarded('expiring a session', () => this.endSession(session)));
     this.sys = new SysPublisher(this);
   }
 
@@ -186,7 +186,7 @@ export class Broker extends EventEmitter {
       session.willTimer = null;
       const pending = session.pendingWill;
       session.pendingWill = null;
-      if (pending && !session.link) this.publishWill(pending);
+      if (pending && !session.link) this.guarded('publishing a delayed will', () => this.publishWill(pending));
     }, Math.min(seconds * 1000, 2_147_483_647));
   }
 
@@ -229,9 +229,18 @@ export class Broker extends EventEmitter {
 
   private startTimers(): void {
     if (this.sweepTimer !== null || this.closing) return;
-    this.sweepTimer = setInterval(() => this.sweep(), 1000);
+    this.sweepTimer = setInterval(() => this.guarded('checking keep alives', () => this.sweep()), 1000);
     this.sweepTimer.unref();
     this.sys.start();
+  }
+
+  /** Runs timer work so that a bug logs an error line instead of ending the process. */
+  guarded(what: string, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.logger.log('error', `Error ${what}: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   /** Once a second: keepalive at 1.5x [MQTT-3.1.2-24] and the CONNECT deadline (slowloris). */

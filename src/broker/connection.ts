@@ -188,13 +188,19 @@ export class Connection implements SessionLink {
     const version = this.protocolVersion;
     let encoded: EncodedPublish;
     let patch = false;
-    if (this.topicAliasesOut !== null) {
-      encoded = encodeDelivery(out, version, cache?.now ?? Date.now(), this.outgoingAlias(out.message.topic), dup);
-    } else if (cache !== null && !dup) {
-      encoded = cache.get(out, version);
-      patch = out.qos > 0;
-    } else {
-      encoded = encodeDelivery(out, version, Date.now(), 0, dup);
+    try {
+      if (this.topicAliasesOut !== null) {
+        encoded = encodeDelivery(out, version, cache?.now ?? Date.now(), this.outgoingAlias(out.message.topic), dup);
+      } else if (cache !== null && !dup) {
+        encoded = cache.get(out, version);
+        patch = out.qos > 0;
+      } else {
+        encoded = encodeDelivery(out, version, Date.now(), 0, dup);
+      }
+    } catch (error) {
+      // A message this client's protocol version cannot carry is dropped for it alone.
+      this.broker.logger.log('warning', `Unable to send PUBLISH on '${out.message.topic}' to ${this.name}: ${(error as Error).message}`);
+      return false;
     }
     // [MQTT-3.1.2-24] never send a packet over the client's Maximum Packet Size
     if (this.maxPacketSizeOut > 0 && encoded.bytes.length > this.maxPacketSizeOut) return false;

@@ -33,7 +33,7 @@ export class SysPublisher {
     const interval = this.broker.options.sys_interval;
     if (interval <= 0 || this.timer !== null) return;
     this.publish();
-    this.timer = setInterval(() => this.publish(), interval * 1000);
+    this.timer = setInterval(() => this.broker.guarded('publishing $SYS', () => this.publish()), interval * 1000);
     this.timer.unref();
   }
 
