@@ -22,8 +22,11 @@ export interface PublisherOptions {
   warn(text: string): void;
 }
 
-/** QoS 0 messages may run ahead of the socket by this many before waiting for a write to drain. */
-const QOS0_WINDOW = 1024;
+/**
+ * QoS 0 messages may run ahead of the socket by this many before waiting for a write to drain.
+ * Each one waiting adds a 'drain' listener in MQTT.js, which warns beyond 1000 listeners.
+ */
+const QOS0_WINDOW = 256;
 
 interface AckError extends Error { code?: number }
 interface AckPacket { messageId?: number; properties?: { reasonString?: string } }
