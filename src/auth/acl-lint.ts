@@ -42,7 +42,7 @@ function lintList(list: AclRule[], where: string, problems: AclProblem[]): void 
  * All problems of an ACL file, sorted by line: the parse errors Mosquitto refuses to start
  * with, and warnings for lines that are legal but almost certainly not what was meant.
  */
-export function lintAcl(text: string, file = 'acl'): AclProblem[] {
+export function lintAcl(text: string, file = 'acl', options: { knownUsers?: ReadonlySet<string> | ReadonlyMap<string, unknown> } = {}): AclProblem[] {
   const parsed = parseAclFile(text, file);
   const problems: AclProblem[] = [...parsed.problems];
   const warn = (line: number, message: string) => problems.push({ file, line, severity: 'warning', message });
@@ -71,6 +71,9 @@ export function lintAcl(text: string, file = 'acl'): AclProblem[] {
     const earlier = firstSection.get(user);
     if (earlier !== undefined) warn(line, `user ${user} already has a section at line ${earlier}; Mosquitto merges them`);
     else firstSection.set(user, line);
+    if (earlier === undefined && options.knownUsers && !options.knownUsers.has(user)) {
+      warn(line, `user ${user} has no valid entry in the password file: the broker refuses it, so this section never applies`);
+    }
     if (!acl.users.has(user)) {
       const patternsNote = acl.patterns.length > 0 ? 'only the patterns apply to it' : 'it is denied everything';
       if (earlier === undefined) warn(line, `user ${user} has no topic lines: ${patternsNote}`);

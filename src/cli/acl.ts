@@ -204,7 +204,9 @@ async function runCheck(args: string[], argv: Record<string, unknown>, path: str
 
 async function runLint(argv: Record<string, unknown>, path: string, io: AclIo): Promise<void> {
   const text = readAcl(path, false)!;
-  const problems = lintAcl(text, path);
+  const passwordFile = lastValue(argv['password-file']);
+  const knownUsers = passwordFile === undefined ? undefined : parsePasswordFile(readPasswordText(passwordFile)).users;
+  const problems = lintAcl(text, path, { knownUsers });
   const errors = problems.filter((problem) => problem.severity === 'error').length;
   const warnings = problems.length - errors;
   if (argv.json) {
@@ -257,7 +259,7 @@ function builder(yargs: Argv): Argv {
     .option('anonymous', { type: 'boolean', describe: 'add/remove: the anonymous section; check: a client without username' })
     .option('pattern', { type: 'boolean', describe: 'add/remove: a pattern line (%c client id, %u user name)' })
     .option('client-id', { alias: 'i', type: 'string', describe: 'check: the client id (default: the user name)' })
-    .option('password-file', { type: 'string', describe: 'check: also refuse a user missing from this password file, as the broker does' })
+    .option('password-file', { type: 'string', describe: 'check: refuse a user missing from this password file, as the broker does; lint: warn about such users' })
     .option('explain', { type: 'boolean', describe: 'check: show every line in evaluation order' })
     .option('acl-check-subscribe', { type: 'boolean', describe: "check subscribe: decide as mqx's acl_check_subscribe does (refuse filters nothing can be read under)" })
     .option('json', { type: 'boolean', describe: 'list, check, lint: print JSON' })

@@ -166,3 +166,9 @@ test('edits put rules where Mosquitto reads them and keep every other line', () 
   assert.throws(() => removeAclRule(text, { kind: 'user', user: 'bob' }, 'zzz'), /no rule for 'zzz'/);
   assert.throws(() => addAclRule(text, { kind: 'pattern' }, 'read', 'a/#/b'), /invalid topic filter/);
 });
+
+test('lint with the password file warns about sections of users who can never connect', () => {
+  const found = lintAcl('user ghost\ntopic read x\nuser real\ntopic read y\n', 'acl', { knownUsers: new Set(['real']) });
+  assert.deepEqual(found.map((p) => [p.line, p.severity]), [[1, 'warning']]);
+  assert.match(found[0].message, /user ghost has no valid entry in the password file/);
+});
