@@ -3,7 +3,7 @@
 //
 // Usage: npm run build && node bench/broker-bench.mjs [--scenarios fanin,fanout,latency,idle]
 //          [--brokers mqx,mosquitto,aedes] [--seconds 5] [--aedes /tmp/aedes-bench/node_modules/aedes]
-//          [--idle-count 10000] [--rate 5000] [--json]
+//          [--idle-count 10000] [--rate 5000] [--mqx-node-flags '--max-semi-space-size=1'] [--json]
 // Aedes is never a dependency of mqx: install it elsewhere (mkdir /tmp/aedes-bench && cd /tmp/aedes-bench
 // && npm install aedes) and pass its package directory with --aedes or AEDES_PATH.
 
@@ -30,6 +30,7 @@ function parseArgs(argv) {
     else if (flag === '--aedes') options.aedesPath = value();
     else if (flag === '--idle-count') options.idleCount = Math.max(1, Math.min(15000, Number(value())));
     else if (flag === '--rate') options.rate = Math.max(1, Math.min(50000, Number(value())));
+    else if (flag === '--mqx-node-flags') options.mqxNodeFlags = value().split(' ').filter(Boolean);
     else if (flag === '--json') options.json = true;
     else throw new Error(`unknown option ${flag}`);
   }
@@ -130,7 +131,7 @@ async function runCase(testCase, kind) {
   const runner = testCase.run ?? cases.find((c) => c.shared === testCase.shared && c.run).run;
   let broker;
   try {
-    broker = await startBroker(kind, { aedesPath: options.aedesPath, core: 0 });
+    broker = await startBroker(kind, { aedesPath: options.aedesPath, core: 0, mqxNodeFlags: options.mqxNodeFlags });
   } catch (error) {
     const failed = { error: `could not start: ${error.message.split('\n')[0]}` };
     if (key) sharedRuns.set(key, failed);

@@ -35,7 +35,8 @@ function canConnect(port) {
 function commandFor(kind, port, dir, options) {
   switch (kind) {
     case 'mqx':
-      return [process.execPath, join(root, 'bin/mqx'), 'broker', '-p', String(port)];
+      // mqxNodeFlags: V8/node flags for experiments, e.g. ['--max-semi-space-size=1'].
+      return [process.execPath, ...(options.mqxNodeFlags ?? []), join(root, 'bin/mqx'), 'broker', '-p', String(port)];
     case 'mosquitto': {
       const config = join(dir, 'mosquitto.conf');
       // mosquittoExtra: extra config lines for experiments (then logging stays on, to stderr).
