@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError, CliError } from './errors.js';
-import { atoi, checkTopicArgument, connectionOptionsFromArgv, rethrowForCli, withConnectionOptions } from './options.js';
+import { applyDefaultOptionsFile, atoi, checkTopicArgument, connectionOptionsFromArgv, rethrowForCli, withConnectionOptions } from './options.js';
 import type { ConnectionOptions } from './options.js';
 import { processOutput, startSpinner, type Output } from './output.js';
 
@@ -45,6 +45,11 @@ function skipHelpCache(yargs: Argv): void {
 
 function builder(yargs: Argv): Argv {
   skipHelpCache(yargs);
+  return pubOptions(yargs);
+}
+
+/** Every flag of mqx pub (also used to read the default-options file). */
+function pubOptions(yargs: Argv): Argv {
   return withConnectionOptions(yargs)
     .usage('Usage: mqx pub {-t topic | -L URL} {-m message | -f file | -s | -l | -n} [options]\n\n' +
       'Publish one message, a file, stdin, or one message per stdin line, then exit (mosquitto_pub compatible).')
@@ -204,7 +209,9 @@ export const command: CommandModule = {
   describe: 'publish messages (drop-in for mosquitto_pub)',
   builder,
   handler: async (argv) => {
-    const opts = pubOptionsFromArgv(argv as Record<string, unknown>);
+    // mosquitto_pub reads ~/.config/mosquitto_pub; mqx pub reads the same format from mqx_pub.
+    const merged = await applyDefaultOptionsFile(argv as Record<string, unknown>, 'mqx_pub', pubOptions);
+    const opts = pubOptionsFromArgv(merged);
     await runPub(opts, processOutput());
   },
 };

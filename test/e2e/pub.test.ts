@@ -167,6 +167,23 @@ test('bad input: same exit status and first stderr line as mosquitto_pub', async
   });
 });
 
+test('$XDG_CONFIG_HOME/mqx_pub supplies defaults; the command line wins', async (t) => {
+  if (!havePeers(t, 'mosquitto', 'mosquitto_sub', 'mosquitto_pub')) return;
+  const config = join(dir, 'xdg');
+  mkdirSync(config, { recursive: true });
+  writeFileSync(join(config, 'mqx_pub'), `# mqx pub defaults\n-p ${broker!.port}\n-q 1\n-i from-file\n`);
+  const env = { XDG_CONFIG_HOME: config };
+  const fromFile = await runMqx(['pub', '-t', 'defaults', '-m', 'x', '-d'], { env });
+  assert.equal(fromFile.code, 0, fromFile.stderr);
+  assert.match(fromFile.stdout.toString(), /^Client from-file sending PUBLISH \(d0, q1,/m);
+  const overridden = await runMqx(['pub', '-t', 'defaults', '-m', 'x', '-d', '-q', '0', '-i', 'cli'], { env });
+  assert.match(overridden.stdout.toString(), /^Client cli sending PUBLISH \(d0, q0,/m);
+  writeFileSync(join(config, 'mqx_pub'), '--bogus 1\n');
+  const bad = await runMqx(['pub', '-t', 'defaults', '-m', 'x'], { env });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /mqx_pub: Unknown argument: bogus/);
+});
+
 test('an unknown flag is one line naming it, exit 1', async (t) => {
   if (!havePeers(t, 'mosquitto')) return;
   const result = await pub(['-t', 't', '-m', 'x', '--frobnicate']);

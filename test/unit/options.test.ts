@@ -143,3 +143,11 @@ test('MQTT 3.1 without -i sends a generated mosq- id, as libmosquitto', () => {
   assert.match(parse(['-V', '31']).clientId, /^mosq-[A-Za-z0-9]{18}$/);
   assert.equal(parse(['-V', '31', '-i', 'me']).clientId, 'me');
 });
+
+test('default-options file: mosquitto\'s line format and location under mqx\'s name', async () => {
+  const { defaultOptionsPath, defaultOptionsTokens } = await import('../../src/cli/options.js');
+  assert.deepEqual(defaultOptionsTokens('# comment\n-h broker.local\r\n\n-q 1\n--retain\n-m hello world\n'),
+    ['-h', 'broker.local', '-q', '1', '--retain', '-m', 'hello world']);
+  assert.equal(defaultOptionsPath('mqx_pub', { XDG_CONFIG_HOME: '/x', HOME: '/home/u' }), '/x/mqx_pub');
+  assert.equal(defaultOptionsPath('mqx_sub', { HOME: '/home/u' }), '/home/u/.config/mqx_sub');
+});
