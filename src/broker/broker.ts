@@ -13,13 +13,16 @@ import type { Message } from './message.js';
 import { detachPayload } from './message.js';
 import { Metrics } from './metrics.js';
 import { resolveOptions } from './options.js';
-import type { BrokerOptions, ResolvedBrokerOptions } from './options.js';
+import type { BrokerOptions, ListenerOptions, ResolvedBrokerOptions } from './options.js';
 import { RetainedStore } from './retained.js';
 import { Router } from './router.js';
 import type { Session, WillMessage } from './session.js';
 import { SessionStore } from './session-store.js';
 import { SysPublisher } from './sys.js';
 import { listenTcp } from './transport/tcp.js';
+import { listenTls } from './transport/tls.js';
+import { listenUnix } from './transport/unix.js';
+import { listenWebSockets } from './transport/ws.js';
 import type { BoundAddress, StreamInfo, Transport } from './transport/transport.js';
 
 export interface PublishOptions {
@@ -79,10 +82,12 @@ export class Broker extends EventEmitter {
   async listen(): Promise<BoundAddress[]> {
     try {
       for (const listener of this.options.listeners) {
-        const transport = await listenTcp(listener, (stream, info) => this.handle(stream, info));
+        const transport = await this.openListener(listener);
         this.transports.push(transport);
-        const family = transport.address.family === 'IPv6' ? 'ipv6' : 'ipv4';
-        this.logger.log('information', `Opening ${family} listen socket on port ${transport.address.port}.`);
+        const address = transport.address;
+        if (address.family === 'unix') this.logger.log('information', `Opening unix listen socket on ${address.host}.`);
+        else if (address.protocol === 'websockets') this.logger.log('information', `Opening websockets listen socket on port ${address.port}.`);
+        else this.logger.log('information', `Opening ${address.family === 'IPv6' ? 'ipv6' : 'ipv4'} listen socket on port ${address.port}.`);
       }
     } catch (error) {
       await Promise.all(this.transports.map((transport) => transport.close()));
@@ -91,6 +96,19 @@ export class Broker extends EventEmitter {
     }
     this.startTimers();
     return this.addresses();
+  }
+
+  /** One listener through its transport; every transport hands streams to handle(). */
+  private openListener(listener: ListenerOptions): Promise<Transport> {
+    const accept = (stream: Duplex, info: StreamInfo) => this.handle(stream, info);
+    const onClientError = (message: string, remoteAddress: string) => {
+      this.logger.log('notice', `Client connection from ${remoteAddress} failed: ${message}.`);
+    };
+    if (listener.path !== undefined) return listenUnix({ path: listener.path, name: listener.name }, accept);
+    const common = { port: listener.port, host: listener.host, name: listener.name, onClientError };
+    if (listener.protocol === 'websockets') return listenWebSockets({ ...common, tls: listener.tls }, accept);
+    if (listener.tls !== undefined) return listenTls({ ...common, tls: listener.tls }, accept);
+    return listenTcp(common, accept);
   }
 
   addresses(): BoundAddress[] {
@@ -109,6 +127,7 @@ export class Broker extends EventEmitter {
     }
     this.startTimers();
     const connection = new Connection(this, stream, remoteAddress, info.listener ?? '');
+    if (info.certificateUsername !== undefined) connection.certificateUsername = info.certificateUsername;
     this.connections.add(connection);
     this.metrics.sockets++;
     this.logger.log('notice', `New connection from ${remoteAddress} on port ${info.listener ?? '-'}.`);

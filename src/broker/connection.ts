@@ -68,6 +68,8 @@ export class Connection implements SessionLink {
   private readingPaused = false;
   private waitingDrain = false;
   yielding = false;
+  /** From a TLS listener that takes usernames from client certificates (see StreamInfo). */
+  certificateUsername: string | null | undefined;
   /** The last PUBLISH topic that passed validation. */
   lastValidTopic = '';
   /** Set when a message from this client was dropped for a saturated subscriber. */

@@ -9,6 +9,8 @@ export interface ConnectInfo {
   remoteAddress: string;
   /** Name of the listener (e.g. "1883") the client came in on. */
   listener: string;
+  /** Set on TLS listeners with use_identity_as_username / use_subject_as_username. */
+  certificateUsername?: string | null;
 }
 
 export interface ClientInfo {

@@ -3,12 +3,21 @@
 
 import type { ConnectInfo, ClientInfo, Access } from './hooks.js';
 import type { BrokerLogger } from './logger.js';
+import type { ListenerTlsOptions } from './transport/tls.js';
 
 export interface ListenerOptions {
-  /** TCP port; 0 picks a free one (read it back from listen()). */
+  /** TCP port; 0 picks a free one (read it back from listen()). Ignored with `path`. */
   port: number;
   /** Address to bind; undefined = every interface. */
   host?: string;
+  /** Name for per-listener settings and ConnectInfo.listener; default the port (or path). */
+  name?: string;
+  /** Mosquitto's `protocol`: MQTT over TCP (default) or over WebSockets. */
+  protocol?: 'mqtt' | 'websockets';
+  /** TLS for this listener (mqtts, or wss with protocol websockets). */
+  tls?: ListenerTlsOptions;
+  /** A unix socket path instead of a TCP port (`listener 0 /path`). */
+  path?: string;
 }
 
 export interface BrokerOptions {

@@ -17,7 +17,7 @@ before(async () => {
   port = await freePort();
   broker = spawnMqx(['broker', '-p', String(port), '-v']);
   broker.stderr!.on('data', (chunk: Buffer) => { brokerLog += chunk.toString(); });
-  await waitForOutput(broker.stderr!, 'running', 10000);
+  await waitForOutput(broker.stderr!, / version \S+ running\n/, 10000);
 });
 
 after(async () => {
@@ -158,13 +158,17 @@ test('-v logs connections and subscriptions in Mosquitto\'s style', () => {
   assert.match(brokerLog, /^\d+: js-sub-5-1 1 js\/5\/1$/m);
 });
 
-test('mqx broker exits 0 on SIGTERM after logging that it terminates', async () => {
+test('mqx broker exits 0 on SIGTERM, with a client connected, after logging that it terminates', async () => {
   const ownPort = await freePort();
   const child = spawnMqx(['broker', '-p', String(ownPort)]);
   const result = collect(child, 10000);
-  await waitForOutput(child.stderr!, 'running');
+  await waitForOutput(child.stderr!, / version \S+ running\n/);
+  const connected = await connectAsync({ host: '127.0.0.1', port: ownPort, protocolVersion: 5, reconnectPeriod: 0 });
+  const told = new Promise<number | undefined>((resolve) => connected.once('disconnect', (packet) => resolve(packet.reasonCode)));
   child.kill('SIGTERM');
   const done = await result;
+  assert.equal(await told, 0x8b, 'a connected 5.0 client is told the server is shutting down');
+  connected.end(true);
   assert.equal(done.code, 0);
   assert.match(done.stderr, /Starting in local only mode/);
   assert.match(done.stderr, /: mqx version \S+ terminating\n$/);

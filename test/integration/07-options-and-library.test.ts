@@ -184,3 +184,43 @@ test('stats() reports counters as numbers', async (t) => {
   const stats = broker.stats();
   assert.deepEqual([stats.clientsConnected, stats.subscriptions, stats.retainedMessages, stats.publishSent], [1, 1, 1, 1]);
 });
+
+test('close() with clients still connected: 5.0 clients get DISCONNECT 0x8B, every socket closes', async () => {
+  const broker = createBroker({ sys_interval: 0, listeners: [{ port: 0, host: '127.0.0.1' }] });
+  const [address] = await broker.listen();
+  const { RawClient } = await import('../helpers/raw-client.js');
+  const v5 = (await RawClient.connect(address!.port, 5, { clientId: 'five' })).client;
+  const v4 = (await RawClient.connect(address!.port, 4, { clientId: 'four' })).client;
+  await broker.close();
+  assert.deepEqual((await v5.closedByBroker()).map((p) => (p as { reasonCode?: number }).reasonCode), [0x8b]);
+  assert.deepEqual(await v4.closedByBroker(), []);
+  assert.equal(broker.connections.size, 0);
+});
+
+test('listeners: a unix socket path and a named TCP listener; the name reaches ConnectInfo', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { connect } = await import('node:net');
+  const dir = mkdtempSync(join(tmpdir(), 'mqx-unix-'));
+  const seen: string[] = [];
+  const broker = createBroker({
+    sys_interval: 0,
+    listeners: [{ port: 0, host: '127.0.0.1', name: 'plain' }, { port: 0, path: join(dir, 'mqx.sock'), name: 'local' }],
+    authenticate: (info) => { seen.push(`${info.clientId}@${info.listener}`); return true; },
+  });
+  try {
+    const addresses = await broker.listen();
+    assert.deepEqual(addresses.map((a) => a.family === 'unix' ? 'unix' : 'tcp'), ['tcp', 'unix']);
+    const socket = connect({ path: join(dir, 'mqx.sock') });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(encode({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'u', clean: true, keepalive: 0 }, 4));
+    const reply = await new Promise<Buffer>((resolve) => socket.once('data', resolve));
+    assert.deepEqual([...reply], [0x20, 0x02, 0x00, 0x00]);
+    socket.destroy();
+    assert.deepEqual(seen, ['u@local']);
+  } finally {
+    await broker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

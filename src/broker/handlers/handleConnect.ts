@@ -74,6 +74,7 @@ export function handleConnect(connection: Connection, packet: IConnectPacket): P
     clientId, username: packet.username, password: packet.password, protocolVersion: version,
     remoteAddress: connection.remoteAddress, listener: connection.listener,
   };
+  if (connection.certificateUsername !== undefined) info.certificateUsername = connection.certificateUsername;
   const verdict = authenticate(info);
   if (typeof verdict === 'object' && verdict !== null && typeof verdict.then === 'function') {
     connection.pending = [];

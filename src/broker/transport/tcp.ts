@@ -8,13 +8,15 @@ import type { Transport, AcceptStream, BoundAddress } from './transport.js';
 export interface TcpListenOptions {
   port: number;
   host?: string;
+  /** Listener name for per-listener settings; default the port. */
+  name?: string;
 }
 
 /** Listens; resolves once bound (port 0 = any free port) or rejects with the bind error. */
 export function listenTcp(options: TcpListenOptions, accept: AcceptStream): Promise<Transport> {
   const server: Server = createServer({ noDelay: true }, (socket: Socket) => {
     const remoteAddress = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
-    accept(socket, { remoteAddress, listener: String(options.port) });
+    accept(socket, { remoteAddress, listener: options.name ?? String(options.port) });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -27,7 +29,9 @@ export function listenTcp(options: TcpListenOptions, accept: AcceptStream): Prom
         : { protocol: 'mqtt', host: String(bound), port: options.port, family: 'unix' };
       resolve({
         address,
-        close: () => new Promise<void>((done) => server.close(() => done())),
+        // Stop accepting at once: open connections are the broker's to close (the server's own
+        // close callback would wait for them, deadlocking a broker that closes listeners first).
+        close: async () => { server.close(); },
       });
     });
   });

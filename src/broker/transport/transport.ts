@@ -8,12 +8,14 @@ export interface StreamInfo {
   remoteAddress: string;
   /** Listener name (its port), for per-listener settings and ConnectInfo. */
   listener: string;
+  /** TLS listeners taking usernames from certificates: the name, or null without a verified one. */
+  certificateUsername?: string | null;
 }
 
 export type AcceptStream = (stream: Duplex, info: StreamInfo) => void;
 
 export interface BoundAddress {
-  protocol: 'mqtt';
+  protocol: 'mqtt' | 'websockets';
   host: string;
   port: number;
   family: string;
