@@ -35,6 +35,11 @@ topic deny shared/private/status
 
 user carol
 topic read carol/#
+topic read with space/+
+topic readwrite empty//levels/#
+
+user sp ace
+topic readwrite space/#
 
 pattern readwrite clients/%c/#
 pattern read users/%u/#
@@ -44,7 +49,7 @@ pattern write $SYS/broker/connection/%c/state
 pattern read marker/%c
 `;
 
-const PASSWORDS: Record<string, string> = { root: 'rootpw', admin: 'adminpw', bob: 'bobpw', carol: 'carolpw', eve: 'evepw' };
+const PASSWORDS: Record<string, string> = { root: 'rootpw', admin: 'adminpw', bob: 'bobpw', carol: 'carolpw', eve: 'evepw', 'sp ace': 'spacepw' };
 
 interface Client { user: string | null; id: string }
 const anon: Client = { user: null, id: 'anon1' };
@@ -53,6 +58,7 @@ const bob: Client = { user: 'bob', id: 'cid1' };
 const bobHash: Client = { user: 'bob', id: '#' };
 const carol: Client = { user: 'carol', id: 'car' };
 const eve: Client = { user: 'eve', id: 'eve1' };
+const spaced: Client = { user: 'sp ace', id: 'sp1' };
 
 const WRITES: [Client, string][] = [
   [anon, 'anon/in'], [anon, 'public/news'], [anon, 'clients/anon1/x'], [anon, 'clients/anon1/locked'], [anon, 'users/anon1/x'], [anon, '$SYS/test'],
@@ -61,6 +67,8 @@ const WRITES: [Client, string][] = [
   [bobHash, 'bob/out'], [bobHash, 'dev/x'],
   [carol, 'carol/x'], [carol, 'clients/car/x'],
   [eve, 'clients/eve1/x'], [eve, 'anything'],
+  [carol, 'empty//levels'], [carol, 'empty//levels/x'], [carol, 'empty/x/levels'],
+  [spaced, 'space'], [spaced, 'space/x'], [spaced, 'spaces/x'],
 ];
 
 const READS: [Client, string][] = [
@@ -69,6 +77,9 @@ const READS: [Client, string][] = [
   [bob, 'shared/a/status'], [bob, 'shared/private/status'], [bob, 'bob/out'], [bob, 'users/bob/inbox'], [bob, 'users/carol/inbox'], [bob, 'clients/cid1/t'], [bob, '$SYS/broker/version'],
   [carol, 'carol/x'], [carol, 'users/carol/inbox'], [carol, 'public/news'],
   [eve, 'users/eve/x'], [eve, 'public/news'],
+  [anon, 'public'], [anon, 'public/a/b/c'], [anon, 'publicity'],
+  [carol, 'with space/x'], [carol, 'with space/x/y'], [carol, 'with space/'], [carol, 'empty//levels'],
+  [spaced, 'space/a'], [spaced, 'users/sp ace/x'], [spaced, 'public/news'],
 ];
 
 const ROOT_PUBLISHER: Client = { user: 'root', id: 'root-pub' };
@@ -92,7 +103,7 @@ async function pool<T>(items: T[], limit: number, task: (item: T, index: number)
  * it is subscribed: root publishes a probe to marker/<id> (which every client may read)
  * until it arrives, since mosquitto_sub's -d lines are not flushed to a pipe.
  */
-async function subscriber(port: number, client: Client): Promise<{ child: ChildProcess; messages: () => { topic: string; payload: string }[]; until: (marker: string) => Promise<void> }> {
+async function subscriber(port: number, client: Client): Promise<{ child: ChildProcess; lines: () => string[]; until: (marker: string) => Promise<void> }> {
   const child = spawn(peerPath('mosquitto_sub')!, ['-p', String(port), ...credentials(client), '-v', '-t', '#', '-t', '$SYS/#'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout!.on('data', (chunk: Buffer) => { text += chunk.toString(); });
@@ -103,8 +114,9 @@ async function subscriber(port: number, client: Client): Promise<{ child: ChildP
   }
   return {
     child,
-    messages: () => text.split('\n').filter((line) => line !== '')
-      .map((line) => ({ topic: line.slice(0, line.indexOf(' ')), payload: line.slice(line.indexOf(' ') + 1) })),
+    // Lines are "topic payload"; topics and payloads may both hold spaces, so callers look
+    // for a known topic at the start or a known payload at the end.
+    lines: () => text.split('\n').filter((line) => line !== ''),
     until: async (marker) => { if (!text.includes(`${marker} done`)) await waitForOutput(child.stdout!, `${marker} done`, 10000); },
   };
 }
@@ -174,7 +186,7 @@ test('mosquitto 2.0 and mqx acl check agree on every row of the table', async (t
   });
   await publish(broker.port, rootPublisher, 'marker/root', 'done');
   await watcher.until('marker/root');
-  const writtenPayloads = new Set(watcher.messages().map((message) => message.payload));
+  const written = watcher.lines();
 
   // Reads: one subscriber per client; root publishes every topic (retained $SYS/broker/version
   // arrives on subscribing), then one marker per client that its pattern lets it read.
@@ -190,8 +202,8 @@ test('mosquitto 2.0 and mqx acl check agree on every row of the table', async (t
 
   // Each write row has its own payload, so a topic two rows share is still told apart.
   const rows = [
-    ...WRITES.map(([client, topic], index) => ({ client, topic, action: 'write' as const, mosquitto: writtenPayloads.has(`w${index}`) })),
-    ...READS.map(([client, topic]) => ({ client, topic, action: 'read' as const, mosquitto: subscribers.get(client)!.messages().some((m) => m.topic === topic) })),
+    ...WRITES.map(([client, topic], index) => ({ client, topic, action: 'write' as const, mosquitto: written.includes(`${topic} w${index}`) })),
+    ...READS.map(([client, topic]) => ({ client, topic, action: 'read' as const, mosquitto: subscribers.get(client)!.lines().some((line) => line.startsWith(`${topic} `)) })),
   ];
 
   const mismatches: string[] = [];
