@@ -42,6 +42,8 @@ export interface SubOptions {
 const GROUP_SUBSCRIBE = 'Subscribe:';
 const GROUP_OUTPUT = 'Output:';
 const TIMEOUT_EXIT = 27;
+/** mosquitto_sub's exit(-1) when -W or a signal ends it before the CONNACK. */
+const ABORT_EXIT = 255;
 
 /** yargs renders the whole help after every handler start; main.ts never shows it (see pub.ts). */
 function skipHelpCache(yargs: Argv): void {
@@ -180,17 +182,20 @@ type MessageListener = (topic: string, payload: Buffer, packet: PublishPacket) =
  * emits them before connectClient resolves and this command can listen. Until release(), every
  * MQTT.js client holds its 'message' events back; release() restores it and replays them in order.
  */
-async function holdEarlyMessages(): Promise<{ release(listener: MessageListener): void }> {
+async function holdEarlyMessages(): Promise<{ release(listener: MessageListener): void; client(): { end(force: boolean): unknown } | undefined }> {
   const imported = await import('mqtt/lib/client') as unknown as { default: { default?: { prototype: object } } & { prototype: object } };
   const prototype = (imported.default.default ?? imported.default).prototype as { emit?: (event: string | symbol, ...args: unknown[]) => boolean };
   const own = Object.prototype.hasOwnProperty.call(prototype, 'emit') ? prototype.emit : undefined;
   const inherited = prototype.emit!;
   const held: Parameters<MessageListener>[] = [];
-  prototype.emit = function emit(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
+  let seen: { end(force: boolean): unknown } | undefined;
+  prototype.emit = function emit(this: { end(force: boolean): unknown }, event: string | symbol, ...args: unknown[]): boolean {
+    seen = this; // the client being connected, so -W can abort a CONNECT that gets no answer
     if (event === 'message') { held.push(args as Parameters<MessageListener>); return true; }
     return inherited.call(this, event, ...args);
   };
   return {
+    client: () => seen,
     release(listener) {
       if (own) prototype.emit = own;
       else delete prototype.emit;
@@ -217,12 +222,25 @@ export async function runSub(opts: SubOptions, out: Output): Promise<void> {
   const settings: FormatSettings = out.colour ? { ...opts.format, paintTopic: colours.topic } : opts.format;
 
   const early = await holdEarlyMessages();
+  // -W counts from the connection attempt, as mosquitto_sub's alarm() does. Its handler, like
+  // SIGINT's and SIGTERM's, exits at once with status 255 and no message while no CONNACK has come.
+  let connectAborted = false;
+  const abortConnect = (): void => { connectAborted = true; early.client()?.end(true); };
+  let onTimeout = abortConnect;
+  let onSignal = abortConnect;
+  const timer = opts.timeout > 0 ? setTimeout(() => onTimeout(), opts.timeout * 1000) : undefined;
+  const signalled = () => onSignal();
+  process.on('SIGINT', signalled);
+  process.on('SIGTERM', signalled);
+  const stopListening = () => { if (timer) clearTimeout(timer); process.off('SIGINT', signalled); process.off('SIGTERM', signalled); };
   const where = connection.transport === 'unix' ? connection.unixPath! : `${connection.host}:${connection.port}`;
   const spinner = await startSpinner(out, `Connecting to ${where}`);
   let session;
   try {
     session = await connectClient(connection, { stdout: out.stdout });
   } catch (error) {
+    stopListening();
+    if (connectAborted) throw new CliError('', ABORT_EXIT);
     // mosquitto_sub reports a refused CONNECT with the one "Connection error:" line; the shared
     // client layer follows mosquitto_pub, which adds the libmosquitto error after it.
     if (error instanceof ClientError && error.message.startsWith('Connection error:')) {
@@ -289,12 +307,10 @@ export async function runSub(opts: SubOptions, out: Output): Promise<void> {
 
   void session.closed.then((error) => { if (error) finish({ kind: 'lost', error: new CliError(error.message, error.exitCode) }); });
   // A second Ctrl-C (or TERM) while the first is still disconnecting drops the connection at once.
-  const onSignal = () => { if (ending) client.end(true); else finish({ kind: 'done' }); };
+  onSignal = () => { if (ending) client.end(true); else finish({ kind: 'done' }); };
   const onStdoutError = () => finish({ kind: 'pipe' });
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   out.stdout.on('error', onStdoutError);
-  const timer = opts.timeout > 0 ? setTimeout(() => finish({ kind: 'timeout' }), opts.timeout * 1000) : undefined;
+  onTimeout = () => finish({ kind: 'timeout' });
 
   const subscribeOptions: Record<string, unknown> = { qos: connection.qos };
   if (v5) {
@@ -310,9 +326,7 @@ export async function runSub(opts: SubOptions, out: Output): Promise<void> {
   }
 
   const why = await ended;
-  if (timer) clearTimeout(timer);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  stopListening();
   if (why.kind !== 'pipe') await sink.drain();
   out.stdout.off('error', onStdoutError);
   if (why.kind === 'lost') throw why.error;

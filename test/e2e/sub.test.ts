@@ -99,7 +99,7 @@ test('-U: removes a subscription from a persistent session', async (t) => {
   await publish('unsub/a', 'should not be queued', { qos: 1 });
   await publish('unsub/b', 'queued', { qos: 1 });
   const result = await runMqx(['sub', ...session, '-t', 'unsub/b', '-W', '2', '-v']);
-  assert.equal(result.code, 27);
+  assert.equal(result.code, 27, result.stderr);
   assert.equal(result.stdout.toString(), 'unsub/b queued\n');
 });
 
@@ -239,4 +239,20 @@ test('a TTY gets the topic in colour; the payload bytes stay as sent', async (t)
   assert.equal(done.code, 0);
   const text = done.stdout.toString();
   assert.match(text, /\x1b\[\d+mtty\/x\x1b\[\d+m payload/);
+});
+
+test('-W before any CONNACK: exit 255 without a message, like mosquitto_sub', async (t) => {
+  if (!havePeers(t, 'mosquitto_sub')) return;
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => { sockets.add(socket); socket.on('error', () => {}); });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => { for (const socket of sockets) socket.destroy(); silent.close(); });
+  const silentPort = String((silent.address() as { port: number }).port);
+  const [ours, theirs] = await Promise.all([
+    runMqx(['sub', '-p', silentPort, '-t', 'x', '-W', '1'], { timeoutMs: 15000 }),
+    run(peerPath('mosquitto_sub')!, ['-p', silentPort, '-t', 'x', '-W', '1'], { timeoutMs: 15000 }),
+  ]);
+  assert.equal(theirs.code, 255);
+  assert.equal(ours.code, 255, ours.stderr);
+  assert.equal(ours.stderr, theirs.stderr);
 });
