@@ -8,6 +8,8 @@
 //            resolves on CONNACK 0 with { client (MQTT.js), closed, disconnect() } and otherwise
 //            throws ClientError (mosquitto's stderr text + exit status); wrap calls with
 //            `rethrowForCli(error)` to turn it into the CliError main.ts prints.
+//            `onClient(client)` runs before CONNECT (attach 'message' listeners there to see
+//            messages that arrive with the CONNACK); `signal` (AbortSignal) ends a pending attempt.
 // - Every connection flag mosquitto_pub/sub share is declared here, grouped for --help:
 //   -h -p -L --unix -A --nodelay -k -i -I -V -q, -u -P, -c -x, --will-*, TLS, -D, -d --quiet.
 //   String flags stay strings (`-i 007`); a repeated scalar flag keeps its last value (mosquitto).

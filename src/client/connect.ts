@@ -15,6 +15,13 @@ import { prepareTransport, type TransportState } from './transport.js';
 export interface ClientIo {
   /** Where the -d trace goes (mosquitto writes it to stdout). */
   stdout: Writable;
+  /**
+   * Called with the MQTT.js client before it connects. Listeners attached here see everything,
+   * e.g. 'message' events for queued messages that arrive in the same read as the CONNACK.
+   */
+  onClient?(client: MqttClient): void;
+  /** Aborting it ends a pending connection attempt; connectClient then rejects with signal.reason. */
+  signal?: AbortSignal;
 }
 
 export interface Connection {
@@ -132,8 +139,22 @@ export async function connectClient(options: ConnectionOptions, io: ClientIo): P
     });
   });
 
-  client.connect();
-  await connack;
+  io.onClient?.(client);
+  if (io.signal) {
+    const signal = io.signal;
+    const abort = () => { client.end(true); };
+    if (signal.aborted) abort();
+    signal.addEventListener('abort', abort, { once: true });
+    connack.finally(() => signal.removeEventListener('abort', abort)).catch(() => {});
+    client.connect();
+    await Promise.race([connack, new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    })]);
+  } else {
+    client.connect();
+    await connack;
+  }
 
   return {
     client,
