@@ -130,12 +130,16 @@ async function runCase(testCase, kind) {
   if (key && sharedRuns.has(key)) return sharedRuns.get(key);
   const runner = testCase.run ?? cases.find((c) => c.shared === testCase.shared && c.run).run;
   let broker;
-  try {
-    broker = await startBroker(kind, { aedesPath: options.aedesPath, core: 0, mqxNodeFlags: options.mqxNodeFlags });
-  } catch (error) {
-    const failed = { error: `could not start: ${error.message.split('\n')[0]}` };
-    if (key) sharedRuns.set(key, failed);
-    return failed;
+  // One retry: a concurrent `npm run build` rewriting dist/ can break a start-up import.
+  for (let attempt = 1; broker === undefined; attempt++) {
+    try {
+      broker = await startBroker(kind, { aedesPath: options.aedesPath, core: 0, mqxNodeFlags: options.mqxNodeFlags });
+    } catch (error) {
+      if (attempt < 2) { await new Promise((resolve) => setTimeout(resolve, 3000)); continue; }
+      const failed = { error: `could not start: ${error.message.split('\n')[0]}` };
+      if (key) sharedRuns.set(key, failed);
+      return failed;
+    }
   }
   let outcome;
   try {
