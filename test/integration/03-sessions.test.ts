@@ -99,3 +99,22 @@ test('[MQTT-3.1.2-23] 5.0: a session expires after its interval', async (t) => {
   const back = await open(5);
   assert.equal((await back.handshake({ clientId: 'e1', clean: false })).sessionPresent, false);
 });
+
+for (const version of VERSIONS) {
+  test(`[MQTT-4.4.0-1] a QoS 2 delivery interrupted after PUBREC resumes with PUBREL, not the PUBLISH (v${version})`, async (t) => {
+    const { connect, open, broker } = await startBroker(t);
+    const sub = await connect(version, persistent(version, 'q2'));
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'two', qos: 2 }] });
+    await sub.expect('suback');
+    broker.publish('two', 'once', { qos: 2 });
+    const got = (await sub.expect('publish')) as IPublishPacket;
+    sub.send({ cmd: 'pubrec', messageId: got.messageId });
+    await sub.expect('pubrel');
+    await sub.drop(); // no PUBCOMP
+    const back = await open(version);
+    await back.handshake(persistent(version, 'q2'));
+    assert.equal((await back.expect('pubrel')).messageId, got.messageId);
+    back.send({ cmd: 'pubcomp', messageId: got.messageId });
+    assert.equal(await back.silentFor(200), true);
+  });
+}
