@@ -213,7 +213,7 @@ interface PublishPacket { qos: 0 | 1 | 2; retain: boolean; messageId?: number; p
 /** Connects, subscribes and prints messages until -C, -W, -E, --retained-only or a signal ends it. */
 export async function runSub(opts: SubOptions, out: Output): Promise<void> {
   const { connection } = opts;
-  const [{ connectClient }, { BatchWriter }, { formatMessage }, { jsonLine }, { topicMatchesFilter }, { toMqttProperties }] = await Promise.all([
+  const [{ connectClient }, { BatchWriter, TraceOrderedSink }, { formatMessage }, { jsonLine }, { topicMatchesFilter }, { toMqttProperties }] = await Promise.all([
     import('../client/connect.js'), import('../client/format-writer.js'), import('../client/format.js'),
     import('../client/json-message.js'), import('../codec/topics.js'), import('../client/properties.js'),
   ]);
@@ -255,9 +255,13 @@ export async function runSub(opts: SubOptions, out: Output): Promise<void> {
   const v5 = connection.protocolVersion === 5;
 
   // -d writes packet traces straight to stdout, so messages must not wait in a batch behind them.
-  const sink = connection.debug
-    ? { bytes: (chunk: Buffer) => { out.stdout.write(chunk); }, text: (chunk: string) => { out.stdout.write(chunk); }, drain: async () => {} }
-    : new BatchWriter(out.stdout);
+  const sink = connection.debug ? new TraceOrderedSink(out.stdout) : new BatchWriter(out.stdout);
+  if (sink instanceof TraceOrderedSink) {
+    client.on('packetsend', (packet) => {
+      const ack = packet as unknown as { cmd: string; messageId?: number };
+      if (ack.cmd === 'puback' || ack.cmd === 'pubcomp') sink.acknowledged(ack.messageId);
+    });
+  }
 
   let processing = true;
   let received = 0;
@@ -285,6 +289,7 @@ export async function runSub(opts: SubOptions, out: Output): Promise<void> {
     // As in mosquitto, --random-filter skips printing but the message still counts for -C.
     if (opts.randomFilter >= 1000 || Math.floor(Math.random() * 1000) < opts.randomFilter) {
       const message = { topic, payload, qos: packet.qos, retain: packet.retain, mid: packet.messageId ?? 0, properties: packet.properties };
+      if (sink instanceof TraceOrderedSink && packet.qos > 0) sink.holdUntilAcknowledged(message.mid);
       if (opts.json) sink.text(jsonLine(message, new Date()));
       else formatMessage(settings, message, sink, say);
     }

@@ -1,5 +1,5 @@
-// Collects formatted messages and writes them to a stream in few, large writes (one per burst of
-// messages, i.e. per event-loop turn, or every 256 KiB). Never changes a byte of what it is given.
+// Writes formatted messages to a stream: in few, large writes (BatchWriter), or at once between
+// -d trace lines (TraceOrderedSink). Never changes a byte of what it is given.
 
 import type { Writable } from 'node:stream';
 import type { Sink } from './format.js';
@@ -65,4 +65,35 @@ export class BatchWriter implements Sink {
       else this.stream.write('', () => resolve());
     });
   }
+}
+
+/**
+ * Output for -d: written at once, between the packet trace lines. libmosquitto acknowledges a
+ * QoS 1/2 message (PUBACK, PUBCOMP) before it calls the message callback, MQTT.js after it emits
+ * 'message'; so such a message's output waits for the trace line of its acknowledgement.
+ */
+export class TraceOrderedSink implements Sink {
+  private held: { mid: number; chunks: (Buffer | string)[] } | undefined;
+  constructor(private readonly stream: Writable) {}
+  bytes(chunk: Buffer): void { this.write(chunk); }
+  text(chunk: string): void { this.write(chunk); }
+  private write(chunk: Buffer | string): void {
+    if (this.held) this.held.chunks.push(chunk);
+    else this.stream.write(chunk);
+  }
+  holdUntilAcknowledged(mid: number): void {
+    this.release();
+    this.held = { mid, chunks: [] };
+    // MQTT.js acknowledges in the same turn; never hold output longer than that.
+    process.nextTick(() => this.release());
+  }
+  acknowledged(mid: number | undefined): void {
+    if (this.held?.mid === mid) this.release();
+  }
+  private release(): void {
+    const held = this.held;
+    this.held = undefined;
+    for (const chunk of held?.chunks ?? []) this.stream.write(chunk);
+  }
+  async drain(): Promise<void> { this.release(); }
 }

@@ -53,6 +53,9 @@ const SETTINGS: string[][] = [
   ['-V', '5', '-F', '%J', '--pretty'],
   ['-V', '5', '-v'],
   ['-F', '%I|%U|@Y-@m-@d @H:@M:@S.@N|@s|@@|@a @b|%t'],
+  ['-d', '-v'],
+  ['-d', '-q', '1', '-F', '%t %m'],
+  ['-d', '-q', '2', '-V', '5'],
 ];
 
 /** Replaces time-dependent fields by placeholders, after checking each has the right shape. */
@@ -64,7 +67,9 @@ function mask(text: string): string {
     .replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9}/g, '<strftime>')
     .replace(/\|\d{10}\|/g, '|<epoch>|')
     // The broker counts message expiry down in whole seconds; the two reads may straddle one.
-    .replace(/\b(3600|3599)\b/g, '<expiry>');
+    .replace(/\b(3600|3599)\b/g, '<expiry>')
+    // -d: MQTT 5 clients are named by the broker (auto-<UUID>), differently for each.
+    .replace(/Client auto-[0-9A-F-]{36}/g, 'Client <assigned>');
 }
 
 async function publishAll(port: number, prefix: string): Promise<void> {
@@ -85,7 +90,9 @@ async function pair(broker: RunningMosquitto, prefix: string, flags: string[]): 
   const ours = spawnMqx(['sub', ...args]);
   const results = Promise.all([collect(reference, 30000), collect(ours, 30000)]);
   // Both print the retained message first: then both are subscribed and the live ones can go.
-  await Promise.all([waitForOutput(reference.stdout!, /[\s\S]/, 15000), waitForOutput(ours.stdout!, /[\s\S]/, 15000)]);
+  // (With -d, trace lines come first; mosquitto_sub flushes them only when it prints a message.)
+  const ready = flags.includes('-d') ? /retained/ : /[\s\S]/;
+  await Promise.all([waitForOutput(reference.stdout!, ready, 15000), waitForOutput(ours.stdout!, ready, 15000)]);
   await publishAll(broker.port, prefix);
   const [mosquitto, mqx] = await results;
   return { mosquitto, mqx };
