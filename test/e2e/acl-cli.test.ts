@@ -57,7 +57,7 @@ test('acl lint reports errors and warnings with line numbers; exit 1 only with e
   const bad = join(dir, 'bad');
   writeFileSync(bad, 'topic read public/#\n  # indented comment\nuser bob\ntopic read a/#/b\ntopic read x\ntopic deny #\n');
   const linted = await runMqx(['acl', 'lint', '--file', bad]);
-  assert.equal(linted.code, 1);
+  assert.equal(linted.code, 1, linted.stderr);
   const text = linted.stdout.toString();
   assert.match(text, /bad:2: error: unknown keyword '#'/);
   assert.match(text, /bad:4: error: invalid topic filter 'a\/#\/b'/);
@@ -69,7 +69,7 @@ test('acl lint reports errors and warnings with line numbers; exit 1 only with e
   const example = '/usr/share/doc/mosquitto/examples/aclfile.example';
   if (existsSync(example)) {
     const clean = await runMqx(['acl', 'lint', '--file', example]);
-    assert.equal(clean.code, 0, clean.stdout.toString());
+    assert.equal(clean.code, 0, `${clean.stdout.toString()}${clean.stderr}`);
     assert.match(clean.stdout.toString(), /no problems found/);
   }
 });
@@ -88,7 +88,7 @@ test('acl check prints the deciding line, explains, answers subscribe both ways,
     runMqx(['acl', 'check', 'bob', 'read', 'x', '--file', join(dir, 'none')]),
     runMqx(['acl', 'add', 'read', 'x', '--file', file]),
   ]);
-  assert.equal(allowed.code, 0);
+  assert.equal(allowed.code, 0, allowed.stderr);
   assert.equal(allowed.stdout.toString(), `allow: user 'bob' (client id 'bob' by default; --client-id to change) may write 'bob/x'\n  ${file}:2: topic readwrite bob/#\n  write granted to user 'bob'\n`);
   assert.equal(denied.code, 1);
   assert.match(denied.stdout.toString(), /^deny: .* may not read 'bob\/secret'\n  .*acl:3: topic deny bob\/secret\n  denied by a deny line/);
