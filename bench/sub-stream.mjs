@@ -1,7 +1,7 @@
 // Receive throughput of `mqx sub` against `mosquitto_sub`: 200,000 QoS 0 messages published with
 // `mosquitto_pub -l` from a file while the subscriber (-C N) prints them into a pipe; separate runs.
-// A second mode sends the same messages as one burst of pre-encoded packets, so the subscriber
-// (not mosquitto_pub) sets the pace. Usage: node bench/sub-stream.mjs [messages=200000] [rounds=3]
+// A second mode sends the same messages as one burst of pre-encoded packets, so the broker and
+// subscriber (not mosquitto_pub) set the pace. Usage: node bench/sub-stream.mjs [messages=200000] [rounds=3]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, writeFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -83,8 +83,6 @@ function runOnce(label, command, args, port, publishNow) {
   });
 }
 
-
-
 function publishOnly(port, file) {
   const started = performance.now();
   const result = spawnSync('mosquitto_pub', ['-p', String(port), '-t', 'nobody/data', '-l'], { stdio: [openSync(file, 'r'), 'ignore', 'inherit'], timeout: LIMIT_MS });
@@ -106,7 +104,7 @@ try {
   const median = (list) => list.map((r) => r.rate).sort((a, b) => a - b)[Math.floor(list.length / 2)];
   const modes = [
     ['mosquitto_pub -l from a file (the publisher sets the pace)', () => spawn('mosquitto_pub', ['-p', String(port), '-t', 'bench/data', '-l'], { stdio: [openSync(file, 'r'), 'ignore', 'inherit'] })],
-    ['burst: all PUBLISH packets pre-encoded on one socket (the subscriber sets the pace)', () => publishBurst(port, burst)],
+    ['burst: all PUBLISH packets pre-encoded on one socket (broker and subscriber set the pace)', () => publishBurst(port, burst)],
   ];
   for (const [mode, publishNow] of modes) {
     console.log(`\n${mode}`);
