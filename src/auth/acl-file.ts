@@ -102,7 +102,11 @@ export function parseAclFile(text: string, file = 'acl'): ParsedAclFile {
         return;
       }
       const problem = filterProblem(filter);
-      if (problem) { error(`invalid topic filter '${filter}': ${problem}`); return; }
+      if (problem) {
+        const hint = / #/.test(filter) ? " (a comment must start with '#' in the first column)" : '';
+        error(`invalid topic filter '${filter}': ${problem}${hint}`);
+        return;
+      }
       rules.push({
         kind: first.token, access: access as AclAccess, filter, accessGiven,
         user: first.token === 'topic' ? user : null, file, line, text: buf,
@@ -117,7 +121,8 @@ export function parseAclFile(text: string, file = 'acl'): ParsedAclFile {
       return;
     }
     const shown = first.token.length > 40 ? `${first.token.slice(0, 40)}…` : first.token;
-    const tab = first.token.includes('\t') ? ' (Mosquitto separates words with spaces only, not tabs)' : '';
+    const tab = first.token.includes('\t') ? ' (Mosquitto separates words with spaces only, not tabs)'
+      : ['topic', 'pattern', 'user'].includes(first.token.toLowerCase()) ? ' (keywords are lower case)' : '';
     error(`unknown keyword '${shown}' (expected topic, pattern or user; comments need '#' in the first column)${tab}`);
   });
   return { file, rules, users, problems };

@@ -68,6 +68,7 @@ export function lintAcl(text: string, file = 'acl', options: { knownUsers?: Read
   lintList(acl.patterns, 'patterns', problems);
   const firstSection = new Map<string, number>();
   for (const { user, line } of parsed.users) {
+    if (/\s#/.test(user)) warn(line, `the user name is '${user}': Mosquitto takes the whole rest of the line, so a trailing comment becomes part of the name`);
     const earlier = firstSection.get(user);
     if (earlier !== undefined) warn(line, `user ${user} already has a section at line ${earlier}; Mosquitto merges them`);
     else firstSection.set(user, line);

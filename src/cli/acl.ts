@@ -6,7 +6,7 @@ import { CliError, UsageError } from './errors.js';
 import { palette, processOutput } from './output.js';
 import type { Output, Palette } from './output.js';
 import {
-  AclEditError, AuthFileError, addAclRule, checkAccess, checkSubscribe, describeTarget, evaluationOrder, lintAcl,
+  AclEditError, AuthFileError, addAclRule, filterProblem, checkAccess, checkSubscribe, describeTarget, evaluationOrder, lintAcl,
   loadAcl, parsePasswordFile, readTextFile, removeAclRule, topicMatches, writeFileAtomic,
 } from '../auth/index.js';
 import type { Acl, AclAccess, AclClient, AclDecision, AclProblem, AclRule, AclTarget } from '../auth/index.js';
@@ -139,6 +139,8 @@ function clientOf(args: string[], argv: Record<string, unknown>): { client: AclC
   const [username, action, topic] = anonymous ? [null, args[0], args[1]] : [args[0], args[1], args[2]];
   if (!['read', 'write', 'subscribe'].includes(action)) throw new UsageError(`Error: unknown action '${action}' (expected read, write or subscribe).`);
   if (topic === '') throw new UsageError('Error: the topic is empty.');
+  const invalid = action === 'subscribe' ? filterProblem(topic) : null;
+  if (invalid) throw new UsageError(`Error: invalid subscription filter '${topic}': ${invalid}.`);
   if (action !== 'subscribe' && /[+#]/.test(topic)) {
     throw new UsageError(`Error: '${topic}' has wildcards; read and write are checked for one topic (use 'subscribe' for a filter).`);
   }

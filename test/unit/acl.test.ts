@@ -172,3 +172,11 @@ test('lint with the password file warns about sections of users who can never co
   assert.deepEqual(found.map((p) => [p.line, p.severity]), [[1, 'warning']]);
   assert.match(found[0].message, /user ghost has no valid entry in the password file/);
 });
+
+test('lint hints at comments that are not in the first column and capitalised keywords', () => {
+  const found = lintAcl('user bob # the builder\ntopic read a/b # note\nTopic read x\n');
+  const on = (line: number) => found.filter((p) => p.line === line).map((p) => p.message).join('\n');
+  assert.match(on(1), /trailing comment becomes part of the name/);
+  assert.match(on(2), /comment must start with '#' in the first column/);
+  assert.match(on(3), /keywords are lower case/);
+});
