@@ -11,9 +11,9 @@ export interface CommandEntry {
 }
 
 export const commands: CommandEntry[] = [
-  { name: 'broker', describe: 'run an MQTT broker (like mosquitto)', load: () => import('./broker.js') },
-  { name: 'sub', aliases: ['subscribe'], describe: 'subscribe and print messages (drop-in for mosquitto_sub)', load: () => import('./sub.js') },
   { name: 'pub', aliases: ['publish'], describe: 'publish messages (drop-in for mosquitto_pub)', load: () => import('./pub.js') },
+  { name: 'sub', aliases: ['subscribe'], describe: 'subscribe and print messages (drop-in for mosquitto_sub)', load: () => import('./sub.js') },
+  { name: 'broker', describe: 'run an MQTT broker (like mosquitto)', load: () => import('./broker.js') },
   { name: 'passwd', describe: 'manage a Mosquitto password file (drop-in for mosquitto_passwd)', load: () => import('./passwd.js') },
   { name: 'acl', describe: 'edit, test (check) and lint a Mosquitto ACL file', load: () => import('./acl.js') },
   { name: 'bench', describe: 'measure a broker: connections, throughput, latency, losses (like emqtt-bench)', load: () => import('./bench.js') },
