@@ -20,6 +20,7 @@ const LIVE: { name: string; payload: Buffer; qos: 0 | 1; properties?: Record<str
   { name: 'utf8', payload: Buffer.from('héllo ✓ 日本 "q" \\ \t end'), qos: 1 },
   { name: 'json', payload: Buffer.from(' {"a": [1, 2.50, {"b": null}], "c": "d\\n\\u00e9", "e": 1e21, "f": -0, "g": {}, "h": true} '), qos: 0 },
   { name: 'big', payload: big, qos: 0 },
+  { name: 'tøpic/ünicode', payload: Buffer.from('widths count bytes'), qos: 0 },
   {
     name: 'v5', payload: Buffer.from('with properties'), qos: 1,
     properties: {

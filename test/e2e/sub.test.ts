@@ -256,3 +256,16 @@ test('-W before any CONNACK: exit 255 without a message, like mosquitto_sub', as
   assert.equal(ours.code, 255, ours.stderr);
   assert.equal(ours.stderr, theirs.stderr);
 });
+
+test('--retain-as-published (MQTT 5) keeps the retain flag of live messages, as mosquitto_sub', async (t) => {
+  if (!havePeers(t, 'mosquitto')) return;
+  const withOption = await subscribed(['-t', 'rap/with', '-V', '5', '--retain-as-published', '-F', '%r %p', '-C', '1']);
+  const without = await subscribed(['-t', 'rap/without', '-V', '5', '-F', '%r %p', '-C', '1']);
+  await publish('rap/with', 'live', { retain: true, qos: 1 });
+  await publish('rap/without', 'live', { retain: true, qos: 1 });
+  const [withDone, withoutDone] = await Promise.all([withOption.exit, without.exit]);
+  await publish('rap/with', '', { retain: true, qos: 1 });
+  await publish('rap/without', '', { retain: true, qos: 1 });
+  assert.deepEqual(printed(withDone), ['1 live']);
+  assert.deepEqual(printed(withoutDone), ['0 live']);
+});
