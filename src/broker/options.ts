@@ -60,6 +60,18 @@ export interface BrokerOptions {
   logger?: BrokerLogger;
   /** Version string for $SYS/broker/version and log lines. */
   version?: string;
+
+  // --- persistence (src/broker/persistence/) ---
+  /** Keep retained messages, persistent sessions and in-flight state on disk (group-committed log). */
+  persistence?: boolean;
+  /** Directory of the store; '' = the current directory. */
+  persistence_location?: string;
+  /** File name of the store inside persistence_location. */
+  persistence_file?: string;
+  /** Seconds between compactions of the log when it has grown; 0 = only on size and at close. */
+  autosave_interval?: number;
+  /** Accepted for mosquitto.conf compatibility: every acknowledged change is saved before its ack anyway. */
+  autosave_on_changes?: boolean;
 }
 
 export type ResolvedBrokerOptions = Required<Omit<BrokerOptions, 'authenticate' | 'authorize' | 'logger'>> &
@@ -86,6 +98,11 @@ export const DEFAULT_OPTIONS: Omit<ResolvedBrokerOptions, 'authenticate' | 'auth
   connect_timeout: 10,
   max_qos: 2,
   version: 'mqx',
+  persistence: false,
+  persistence_location: '',
+  persistence_file: 'mosquitto.db',
+  autosave_interval: 1800,
+  autosave_on_changes: false,
 };
 
 function checkInteger(name: string, value: number, min: number, max: number): void {
@@ -115,6 +132,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedBrokerOptio
   checkInteger('persistent_client_expiration', resolved.persistent_client_expiration, 0, 0xffffffff);
   checkInteger('connect_timeout', resolved.connect_timeout, 1, 3600);
   checkInteger('max_qos', resolved.max_qos, 0, 2);
+  checkInteger('autosave_interval', resolved.autosave_interval, 0, 0x7fffffff);
   for (const listener of resolved.listeners) checkInteger('listener port', listener.port, 0, 65535);
   resolved.listeners = resolved.listeners.map((listener) => ({ ...listener }));
   return resolved;
