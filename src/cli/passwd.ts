@@ -76,7 +76,7 @@ class PasswordReader {
       const onData = (chunk: Buffer) => {
         for (const ch of chunk.toString('utf8')) {
           if (ch === '\r' || ch === '\n') return finish(text);
-          if (ch === '\u0003') return finish(null, new CliError('', 130));
+          if (ch === '\u0003') { this.io.out.stdout.write('\n'); return finish(null, new CliError('', 130)); }
           if (ch === '\u0004') return finish(text === '' ? null : text);
           if (ch === '\u007f' || ch === '\b') text = [...text].slice(0, -1).join('');
           else text += ch;
