@@ -38,14 +38,17 @@ const printed = (result: RunResult) => result.stdout.toString().split('\n').filt
 
 test('-W: no message in time prints "Timed out" and exits 27, like mosquitto_sub', async (t) => {
   if (!havePeers(t, 'mosquitto', 'mosquitto_sub')) return;
-  const [ours, theirs] = await Promise.all([
+  const [ours, theirs, quiet] = await Promise.all([
     runMqx(['sub', '-p', port(), '-t', 'quiet/topic', '-W', '1']),
     run(peerPath('mosquitto_sub')!, ['-p', port(), '-t', 'quiet/topic', '-W', '1']),
+    runMqx(['sub', '-p', port(), '-t', 'quiet/topic', '-W', '1', '--quiet']),
   ]);
   assert.equal(theirs.code, 27);
   assert.equal(ours.code, 27);
   assert.equal(ours.stderr, 'Timed out\n');
   assert.equal(ours.stdout.length, 0);
+  assert.equal(quiet.code, 27);
+  assert.equal(quiet.stderr, '', '--quiet hides runtime errors');
 });
 
 test('-C: exits 0 after exactly that many messages', async (t) => {
