@@ -242,7 +242,8 @@ class RunState {
       await Promise.race([this.driver.done, this.sleep(Infinity === endMs ? 2 ** 31 - 1 : endMs - nowMs() + 1000)]);
       this.wakeSleepers(); // the losing sleep's timer must not keep the process alive
       this.endMs = nowMs();
-      if (this.aborted === null) await this.drain();
+      // Ctrl-C still waits (briefly) for messages on their way, so they are not counted as lost.
+      if (this.aborted === null || this.aborted === 'interrupted') await this.drain();
     } else {
       // sub mode: until the duration ends, --count messages arrived, or an abort.
       const deadline = endMs;
@@ -259,7 +260,7 @@ class RunState {
     const started = nowMs();
     let lastProgress = started;
     let lastSeen = -1;
-    while (this.aborted === null) {
+    while (this.aborted === null || this.aborted === 'interrupted') {
       const pending = this.pendingWork();
       if (pending === 0) return;
       if (pending !== lastSeen) { lastSeen = pending; lastProgress = nowMs(); }

@@ -42,20 +42,29 @@ function builder(yargs: Argv): Argv {
     .example('mqx bench compare --broker "mqx=mqx broker -p {port}" --broker "mosquitto=mosquitto -p {port}"', 'two brokers side by side') as unknown as Argv;
 }
 
-/** A spinner per set-up phase on a terminal; nothing otherwise. */
+/** A spinner per set-up phase on a terminal; nothing otherwise. One spinner at a time, in order. */
 class PhaseSpinner {
-  private current: Promise<Spinner> | null = null;
+  private current: Spinner | null = null;
+  private chain: Promise<void> = Promise.resolve();
   constructor(private readonly out: Output) {}
 
   show(text: string): void {
-    this.stop();
-    if (text !== 'measuring') this.current = startSpinner(this.out, text);
+    // ora loops forever clearing lines on a terminal that reports 0 columns (seen under script(1)).
+    const columns = (this.out.stderr as { columns?: number }).columns ?? 0;
+    const wanted = text !== 'measuring' && columns > 0 && this.out.interactive;
+    this.chain = this.chain.then(async () => {
+      this.current?.stop();
+      this.current = wanted ? await startSpinner(this.out, text) : null;
+    });
   }
 
-  stop(): void {
-    const spinner = this.current;
-    this.current = null;
-    void spinner?.then((s) => s.stop());
+  /** Stops the spinner; await it before printing anything else. */
+  stop(): Promise<void> {
+    this.chain = this.chain.then(() => {
+      this.current?.stop();
+      this.current = null;
+    });
+    return this.chain;
   }
 }
 
@@ -94,12 +103,11 @@ function programResolver(env: BenchEnvironment): (args: string[]) => string[] {
   return (args) => (args[0] === 'mqx' ? [...env.mqxProgram, ...args.slice(1)] : args);
 }
 
-function progress(settings: BenchSettings, out: Output, spinner: PhaseSpinner, mode: BenchResult['mode']) {
+function progress(settings: BenchSettings, out: Output, mode: BenchResult['mode']) {
   return (sample: BenchSample) => {
     if (settings.format === 'json-lines') out.stdout.write(`${JSON.stringify({ type: 'sample', ...sample })}\n`);
     else if (settings.format === 'text') out.stdout.write(`${sampleLine(sample, mode)}\n`);
     else if (out.interactive) out.stderr.write(`${sampleLine(sample, mode)}\n`);
-    void spinner;
   };
 }
 
@@ -126,12 +134,12 @@ export async function runBenchCommand(settings: BenchSettings, out: Output, env:
       target = child ? target : `${hosts.join(',')}:${port}`;
     }
     const plan = await planFor(settings, hosts, port, target);
-    result = await runBench(plan, { phase: (text) => spinner.show(text), sample: progress(settings, out, spinner, plan.mode), signal: env.signal });
+    result = await runBench(plan, { phase: (text) => spinner.show(text), sample: progress(settings, out, plan.mode), signal: env.signal });
   } catch (error) {
     if (error instanceof ChildBrokerError) throw new CliError(`Error: ${error.message}`, 1);
     rethrowForCli(error);
   } finally {
-    spinner.stop();
+    await spinner.stop();
     await child?.stop();
   }
   await printResult(settings, out, result);
@@ -169,7 +177,8 @@ async function writeReport(path: string, html: string): Promise<void> {
 
 /** Exit status: 1 when the run failed or connections failed, 2 when the broker broke QoS 1/2. */
 function exitFor(result: BenchResult): void {
-  if (result.aborted !== null && result.aborted !== 'interrupted') throw new CliError(`Error: ${result.aborted}.`, 1);
+  if (result.aborted === 'interrupted') return;
+  if (result.aborted !== null) throw new CliError(`Error: ${result.aborted}.`, 1);
   if (result.mode === 'conn' && result.connections.failed > 0) {
     throw new CliError(`Error: ${result.connections.failed} of ${result.connections.attempted} connections failed (${result.errors[0]?.reason ?? 'unknown'}).`, 1);
   }
@@ -186,10 +195,10 @@ async function runCompareCommand(settings: BenchSettings, out: Output, env: Benc
   try {
     report = await runCompare(brokers, settings.repeats, (port, name) => planFor(settings, ['127.0.0.1'], port, name), {
       phase: (phase) => spinner.show(phase),
-      sample: progress(settings, out, spinner, 'scenario'),
+      sample: progress(settings, out, 'scenario'),
       runStarting: (broker, repeat, port) => { if (text) out.stdout.write(`run ${repeat} ${broker} (port ${port})\n`); },
       runDone: (run) => {
-        spinner.stop();
+        void spinner.stop();
         if (text) out.stdout.write(`${compareRunLine(run)}\n`);
         else if (settings.format === 'json-lines') out.stdout.write(`${JSON.stringify({ type: 'run', broker: run.broker, repeat: run.repeat, ...jsonSummary(run.result) })}\n`);
       },
@@ -198,7 +207,7 @@ async function runCompareCommand(settings: BenchSettings, out: Output, env: Benc
   } catch (error) {
     rethrowForCli(error);
   } finally {
-    spinner.stop();
+    await spinner.stop();
   }
   switch (settings.format) {
     case 'json':
