@@ -156,7 +156,8 @@ export function hashPlainPasswords(file: PasswordFile, type?: HashType, iteratio
   const lines = file.lines.map((line) => {
     if (line.kind !== 'malformed' || line.username === undefined) return line;
     const plain = trimBlanks(strtok(line.raw, ':')[1] ?? '');
-    if (plain === '') return line;
+    // Only plain text: a damaged $6$/$7$ hash is kept for a person to look at, not hashed.
+    if (plain === '' || /^\$+[67]\$/.test(plain)) return line;
     converted.push(line.username);
     return entryLine(line.username, hashPassword(plain, type, iterations));
   });

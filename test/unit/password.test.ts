@@ -84,12 +84,13 @@ test('setPassword replaces every line of the user; deleteUser removes them', () 
 });
 
 test('-U hashes plain-text lines and leaves valid hashes alone', () => {
-  const parsed = parsePasswordFile(`${EXAMPLE}\nalice: plain pw \n`);
+  const parsed = parsePasswordFile(`${EXAMPLE}\nalice: plain pw \nbroken:$7$0$AAAAAAAAAAAAAAAA$x\n`);
   const { file, converted } = hashPlainPasswords(parsed.file, 'sha512-pbkdf2', 3);
   assert.deepEqual(converted, ['alice']);
   const again = parsePasswordFile(serialisePasswordFile(file));
   assert.equal(verifyPassword(again.users.get('alice')!, 'plain pw'), true);
   assert.equal(verifyPassword(again.users.get('roger')!, 'password'), true);
+  assert.ok(serialisePasswordFile(file).endsWith('broken:$7$0$AAAAAAAAAAAAAAAA$x\n'));
 });
 
 test('user names follow mosquitto_passwd rules', () => {
