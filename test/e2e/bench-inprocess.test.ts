@@ -6,11 +6,15 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import mqtt from 'mqtt';
+import { WebSocketServer, createWebSocketStream } from 'ws';
 import { createBroker } from '../../src/broker/broker.js';
 import type { Broker } from '../../src/broker/broker.js';
 import { runBench } from '../../src/bench/run.js';
 import { scenarioShape } from '../../src/bench/scenarios.js';
 import type { BenchPlan, ScenarioName } from '../../src/bench/types.js';
+import { makeOpener } from '../../src/bench/open.js';
+import type { ConnectionOptions } from '../../src/client/connection-options.js';
+import { emptyPropertySet } from '../../src/client/properties.js';
 
 async function startBroker(t: TestContext): Promise<{ broker: Broker; port: number }> {
   const broker = createBroker({ listeners: [{ port: 0, host: '127.0.0.1' }] });
@@ -140,4 +144,26 @@ test('a broker that goes away mid-run: the run stops with "connection lost" and 
   assert.match(result.aborted ?? '', /connection lost/);
   assert.ok(result.sent > 0, 'messages were sent before the broker went away');
   assert.ok(result.duration_s < 15);
+});
+
+test('over WebSockets (--ws): the same exact counts through a ws listener', async (t) => {
+  const broker = createBroker({});
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  server.on('connection', (socket) => broker.handle(createWebSocketStream(socket), { remoteAddress: '127.0.0.1', listener: 'ws' }));
+  t.after(async () => {
+    await broker.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  const connection: ConnectionOptions = {
+    transport: 'ws', host: '127.0.0.1', port, clientId: '', keepalive: 60, cleanSession: true, protocolVersion: 4, qos: 1,
+    debug: false, quiet: false, noDelay: true, properties: emptyPropertySet(),
+  };
+  const open = await makeOpener(connection, ['127.0.0.1'], []);
+  const result = await runBench(scenario(port, 'p2p', 2, { qos: 1, count: 500, open }));
+  assert.equal(result.aborted, null);
+  assert.equal(result.sent, 500);
+  assert.equal(result.received, 500);
+  assert.equal(result.lost, 0);
 });
