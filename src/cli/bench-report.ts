@@ -63,6 +63,7 @@ export function summaryRows(result: BenchResult): string[][] {
   }
   rows.push(['bench CPU', `${result.cpu_s.toFixed(2)} s (${result.cpu_percent.toFixed(0)}% of one core)`]);
   if (result.errors.length > 0) rows.push(['errors', result.errors.map((e) => `${e.reason} (${n(e.count)})`).join('; ')]);
+  if (result.aborted !== null) rows.push(['ended early', result.aborted]);
   return rows;
 }
 
