@@ -1,7 +1,7 @@
 // The only file IO of src/auth: read a text file with a clear error, and replace a file
 // atomically (temp file in the same directory, fsync, rename) keeping its mode. No parsing here.
 
-import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, chownSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, chownSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -42,7 +42,10 @@ export function readTextFile(path: string, what: string, missingOk = false): str
  * a temp file beside it, written, fsynced, renamed over, then the directory fsynced.
  * An existing file keeps its mode (and owner, when we may set it); a new one gets `newMode`.
  */
-export function writeFileAtomic(path: string, text: string, what: string, newMode = 0o644): void {
+export function writeFileAtomic(shownPath: string, text: string, what: string, newMode = 0o644): void {
+  // Write through a symlink (as mosquitto_passwd does with realpath), never replace it.
+  let path = shownPath;
+  try { path = realpathSync(shownPath); } catch { /* a new file: write it where it was named */ }
   let mode = newMode;
   let owner: { uid: number; gid: number } | null = null;
   try {
@@ -50,7 +53,7 @@ export function writeFileAtomic(path: string, text: string, what: string, newMod
     mode = stat.mode & 0o7777;
     owner = { uid: stat.uid, gid: stat.gid };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new AuthFileError(`cannot write ${what} ${path}: ${reason(error).text}`);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new AuthFileError(`cannot write ${what} ${shownPath}: ${reason(error).text}`);
   }
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   let fd: number | null = null;
@@ -69,7 +72,7 @@ export function writeFileAtomic(path: string, text: string, what: string, newMod
   } catch (error) {
     if (fd !== null) closeSync(fd);
     try { unlinkSync(temp); } catch { /* already gone */ }
-    throw new AuthFileError(`cannot write ${what} ${path}: ${reason(error).text}`);
+    throw new AuthFileError(`cannot write ${what} ${shownPath}: ${reason(error).text}`);
   }
   try {
     const dir = openSync(dirname(path), 'r');

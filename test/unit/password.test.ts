@@ -1,5 +1,9 @@
 // Password hashes and password files: Mosquitto's formats, parse rules, edits that keep lines.
 import { test } from 'node:test';
+import { chmodSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../src/auth/file-io.js';
 import assert from 'node:assert/strict';
 import {
   authenticate, decodeHash, encodeHash, hashPassword, verifyPassword,
@@ -97,4 +101,21 @@ test('user names follow mosquitto_passwd rules', () => {
   assert.equal(usernameProblem('ok user'), null);
   assert.match(usernameProblem('a:b')!, /':' character/);
   assert.match(usernameProblem('a\tb')!, /control characters/);
+});
+
+test('writes go through a symlink and keep the target file mode', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mqx-pw-unit-'));
+  try {
+    const target = join(dir, 'real');
+    writeFileSync(target, 'a:b\n');
+    chmodSync(target, 0o640);
+    symlinkSync(target, join(dir, 'link'));
+    writeFileAtomic(join(dir, 'link'), 'c:d\n', 'password file');
+    assert.equal(lstatSync(join(dir, 'link')).isSymbolicLink(), true);
+    assert.equal(readFileSync(target, 'utf8'), 'c:d\n');
+    assert.equal(statSync(target).mode & 0o777, 0o640);
+    assert.deepEqual(readdirSync(dir).sort(), ['link', 'real']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
