@@ -1,0 +1,242 @@
+// Persistence across an in-process restart: retained messages, sessions with subscriptions,
+// queued and in-flight QoS 1/2 state both ways; torn tails, corrupt frames, foreign and newer stores.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { createBroker } from '../../src/broker/broker.js';
+import type { Broker } from '../../src/broker/broker.js';
+import type { LogType } from '../../src/broker/logger.js';
+import { RawClient, VERSIONS } from '../helpers/raw-client.js';
+import type { IConnectPacket, IPublishPacket, ProtocolVersion } from '../../src/codec/index.js';
+import { crc32 } from '../../src/broker/persistence/crc32.js';
+import { HEADER_SIZE } from '../../src/broker/persistence/log-file.js';
+
+function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mqx-persist-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+interface Running { broker: Broker; port: number; logs: Array<{ type: LogType; message: string }>; clients: RawClient[] }
+
+async function start(dir: string): Promise<Running> {
+  const logs: Array<{ type: LogType; message: string }> = [];
+  const broker = createBroker({
+    sys_interval: 0, persistence: true, persistence_location: dir, listeners: [{ port: 0, host: '127.0.0.1' }],
+    logger: { log: (type, message) => logs.push({ type, message }) },
+  });
+  const [address] = await broker.listen();
+  return { broker, port: address!.port, logs, clients: [] };
+}
+
+async function stop(running: Running): Promise<void> {
+  await Promise.all(running.clients.map((client) => client.drop()));
+  await running.broker.close();
+  const errors = running.logs.filter((line) => line.type === 'error');
+  assert.deepEqual(errors, []);
+}
+
+async function connect(running: Running, version: ProtocolVersion, fields: Partial<IConnectPacket>): Promise<{ client: RawClient; sessionPresent: boolean }> {
+  const client = await RawClient.open(running.port, version);
+  running.clients.push(client);
+  const connack = await client.handshake(fields);
+  assert.equal(connack.reasonCode ?? connack.returnCode ?? 0, 0);
+  return { client, sessionPresent: connack.sessionPresent };
+}
+
+const persistent = (version: number, clientId: string): Partial<IConnectPacket> =>
+  version === 5 ? { clientId, clean: false, properties: { sessionExpiryInterval: 3600 } } : { clientId, clean: false };
+
+for (const version of VERSIONS) {
+  test(`restart keeps retained messages, sessions, subscriptions and queued QoS 1/2 messages (v${version})`, async (t) => {
+    const dir = tempDir(t);
+    const first = await start(dir);
+    const { client: sub } = await connect(first, version, persistent(version, 'keeper'));
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'p/#', qos: 2 }] });
+    await sub.expect('suback');
+    await sub.disconnect();
+    const { client: pub } = await connect(first, version, { clientId: 'pub', clean: true });
+    pub.send({ cmd: 'publish', topic: 'state/lamp', payload: Buffer.from('on'), qos: 1, messageId: 1, retain: true, dup: false });
+    await pub.expect('puback');
+    pub.send({ cmd: 'publish', topic: 'p/1', payload: Buffer.from('one'), qos: 1, messageId: 2, retain: false, dup: false });
+    await pub.expect('puback');
+    pub.send({ cmd: 'publish', topic: 'p/2', payload: Buffer.from('two'), qos: 2, messageId: 3, retain: false, dup: false });
+    await pub.expect('pubrec');
+    await stop(first);
+
+    const second = await start(dir);
+    t.after(() => second.broker.close());
+    const { client: reader } = await connect(second, version, { clientId: 'reader', clean: true });
+    reader.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'state/#', qos: 1 }] });
+    await reader.expect('suback');
+    const retained = (await reader.expect('publish')) as IPublishPacket;
+    assert.deepEqual([retained.topic, String(retained.payload), retained.retain], ['state/lamp', 'on', true]);
+    const back = await connect(second, version, persistent(version, 'keeper'));
+    assert.equal(back.sessionPresent, true);
+    const a = (await back.client.expect('publish')) as IPublishPacket;
+    const b = (await back.client.expect('publish')) as IPublishPacket;
+    assert.deepEqual([a.topic, String(a.payload), a.qos, b.topic, String(b.payload), b.qos], ['p/1', 'one', 1, 'p/2', 'two', 2]);
+    back.client.send({ cmd: 'puback', messageId: a.messageId! });
+    // The subscription came back too: a new publish reaches it.
+    second.broker.publish('p/3', 'three', { qos: 1 });
+    const c = (await back.client.expect('publish')) as IPublishPacket;
+    assert.equal(c.topic, 'p/3');
+    await stop(second);
+  });
+
+  test(`[MQTT-4.3.3-9] an inbound QoS 2 message acknowledged with PUBREC is not routed again after a restart (v${version})`, async (t) => {
+    const dir = tempDir(t);
+    const first = await start(dir);
+    const { client: sub } = await connect(first, version, persistent(version, 'sub2'));
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'x', qos: 2 }] });
+    await sub.expect('suback');
+    await sub.disconnect();
+    const { client: pub } = await connect(first, version, persistent(version, 'pub2'));
+    pub.send({ cmd: 'publish', topic: 'x', payload: Buffer.from('once'), qos: 2, messageId: 7, retain: false, dup: false });
+    await pub.expect('pubrec');
+    await pub.drop();
+    await stop(first);
+
+    const second = await start(dir);
+    t.after(() => second.broker.close());
+    const again = await connect(second, version, persistent(version, 'pub2'));
+    assert.equal(again.sessionPresent, true);
+    again.client.send({ cmd: 'publish', topic: 'x', payload: Buffer.from('once'), qos: 2, messageId: 7, retain: false, dup: true });
+    await again.client.expect('pubrec');
+    again.client.send({ cmd: 'pubrel', messageId: 7 });
+    await again.client.expect('pubcomp');
+    const { client: back } = await connect(second, version, persistent(version, 'sub2'));
+    const got = (await back.expect('publish')) as IPublishPacket;
+    assert.equal(String(got.payload), 'once');
+    back.send({ cmd: 'pubrec', messageId: got.messageId! });
+    await back.expect('pubrel');
+    back.send({ cmd: 'pubcomp', messageId: got.messageId! });
+    assert.equal(await back.silentFor(200), true);
+    await stop(second);
+  });
+
+  test(`an outgoing QoS 2 delivery released with PUBREL resumes with PUBREL after a restart (v${version})`, async (t) => {
+    const dir = tempDir(t);
+    const first = await start(dir);
+    const { client: sub } = await connect(first, version, persistent(version, 'rel'));
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'r', qos: 2 }] });
+    await sub.expect('suback');
+    first.broker.publish('r', 'payload', { qos: 2 });
+    const got = (await sub.expect('publish')) as IPublishPacket;
+    sub.send({ cmd: 'pubrec', messageId: got.messageId! });
+    await sub.expect('pubrel');
+    await sub.drop();
+    await stop(first);
+
+    const second = await start(dir);
+    t.after(() => second.broker.close());
+    const back = await connect(second, version, persistent(version, 'rel'));
+    assert.equal(back.sessionPresent, true);
+    const pubrel = await back.client.expect('pubrel');
+    assert.equal((pubrel as { messageId?: number }).messageId, got.messageId);
+    back.client.send({ cmd: 'pubcomp', messageId: got.messageId! });
+    assert.equal(await back.client.silentFor(200), true);
+    await stop(second);
+  });
+}
+
+test('a session that ended (clean start) and an unsubscribed filter stay gone after a restart', async (t) => {
+  const dir = tempDir(t);
+  const first = await start(dir);
+  const { client } = await connect(first, 4, persistent(4, 'gone'));
+  client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a', qos: 1 }, { topic: 'b', qos: 1 }] });
+  await client.expect('suback');
+  client.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['a'] });
+  await client.expect('unsuback');
+  await client.disconnect();
+  await stop(first);
+  const second = await start(dir);
+  assert.deepEqual(second.broker.router.subscriptionsOf('gone').map((s) => s.filter), ['b']);
+  const { client: clean } = await connect(second, 4, { clientId: 'gone', clean: true });
+  await clean.disconnect();
+  await stop(second);
+  const third = await start(dir);
+  assert.equal(third.broker.sessions.get('gone'), undefined);
+  await stop(third);
+});
+
+/** Frame boundaries of a store file: [start, end) of each frame after the header. */
+function frames(bytes: Buffer): Array<[number, number]> {
+  const list: Array<[number, number]> = [];
+  let offset = HEADER_SIZE;
+  while (offset < bytes.length) {
+    const end = offset + 8 + bytes.readUInt32BE(offset);
+    list.push([offset, end]);
+    offset = end;
+  }
+  return list;
+}
+
+test('a torn last record, cut at every byte offset, is detected, cut off and logged; everything before it is kept', async (t) => {
+  const dir = tempDir(t);
+  const first = await start(dir);
+  const { client: sub } = await connect(first, 5, persistent(5, 'torn'));
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't/#', qos: 1 }] });
+  await sub.expect('suback');
+  await sub.disconnect();
+  const { client: pub } = await connect(first, 5, { clientId: 'tp' });
+  pub.send({ cmd: 'publish', topic: 't/kept', payload: Buffer.from('before'), qos: 1, messageId: 1, retain: true, dup: false });
+  await pub.expect('puback');
+  pub.send({ cmd: 'publish', topic: 't/last', payload: Buffer.from('the last record'), qos: 1, messageId: 2, retain: true, dup: false });
+  await pub.expect('puback');
+  const path = join(dir, 'mosquitto.db');
+  // Taken while the broker runs: the log as it stands after the last acknowledged commit.
+  const full = readFileSync(path);
+  await pub.disconnect();
+  await stop(first);
+  const list = frames(full);
+  const [lastStart, lastEnd] = list[list.length - 1]!;
+  assert.equal(lastEnd, full.length);
+  const work = join(dir, 'work');
+  for (let cut = lastStart; cut < lastEnd; cut++) {
+    rmSync(work, { recursive: true, force: true });
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(work);
+    writeFileSync(join(work, 'mosquitto.db'), full.subarray(0, cut));
+    const logs: string[] = [];
+    const broker = createBroker({ sys_interval: 0, persistence: true, persistence_location: work, logger: { log: (_type, message) => logs.push(message) } });
+    assert.equal(broker.retained.get('t/kept') !== undefined, true, `cut at ${cut}`);
+    assert.equal(broker.retained.get('t/last'), undefined, `cut at ${cut}`);
+    assert.deepEqual(broker.router.subscriptionsOf('torn').map((s) => s.filter), ['t/#']);
+    assert.equal(readFileSync(join(work, 'mosquitto.db')).length, lastStart, 'the torn tail is cut off the file');
+    if (cut > lastStart) assert.ok(logs.some((line) => /torn frame|checksum/.test(line)), `logged at ${cut}: ${logs.join(' | ')}`);
+    await broker.close();
+  }
+  // The whole file still restores everything, and a flipped byte in the last frame is caught by its CRC.
+  copyFileSync(path, join(dir, 'copy.db'));
+  const corrupt = Buffer.from(full);
+  corrupt[lastEnd - 1] ^= 0xff;
+  rmSync(work, { recursive: true, force: true });
+  (await import('node:fs')).mkdirSync(work);
+  writeFileSync(join(work, 'mosquitto.db'), corrupt);
+  const logs: string[] = [];
+  const broker = createBroker({ sys_interval: 0, persistence: true, persistence_location: work, logger: { log: (_type, message) => logs.push(message) } });
+  assert.equal(broker.retained.get('t/last'), undefined);
+  assert.ok(logs.some((line) => /checksum mismatch/.test(line)));
+  await broker.close();
+});
+
+test('a store from a newer format version, or not an mqx store, is refused with a clear error', (t) => {
+  const dir = tempDir(t);
+  const header = Buffer.alloc(16);
+  Buffer.from('MQXSTORE').copy(header);
+  header.writeUInt32BE(2, 8);
+  writeFileSync(join(dir, 'mosquitto.db'), header);
+  assert.throws(() => createBroker({ persistence: true, persistence_location: dir }), /store format version 2; this mqx reads version 1/);
+  writeFileSync(join(dir, 'mosquitto.db'), Buffer.from('\x00\x00\x00\x00mosquitto db'));
+  assert.throws(() => createBroker({ persistence: true, persistence_location: dir }), /is not an mqx persistence store/);
+});
+
+test('CRC-32 matches the standard check value', () => {
+  assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
+  assert.equal(crc32(Buffer.alloc(0)), 0);
+});
