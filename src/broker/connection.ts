@@ -174,7 +174,10 @@ export class Connection implements SessionLink {
     this.outChunks = [];
     this.outBytes = 0;
     if (this.stream.destroyed) return;
-    this.stream.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+    // With persistence, acks wait until what they acknowledge is on disk (group commit).
+    if (this.broker.persistence?.hold(this.stream, bytes) === true) return;
+    this.stream.write(bytes);
   }
 
   send(packet: Packet): void {
@@ -263,7 +266,7 @@ export class Connection implements SessionLink {
     const wasConnected = this.state === 'connected';
     this.flush();
     this.state = 'closed';
-    this.stream.end();
+    if (this.broker.persistence?.endAfterHeld(this.stream) !== true) this.stream.end();
     // A peer that never reads must not keep the socket alive after we closed.
     this.closeTimer = setTimeout(() => this.stream.destroy(), 2000);
     this.closeTimer.unref();

@@ -12,6 +12,8 @@ const DOLLAR = 0x24;
 export class RetainedStore<M extends { topic: string }> {
   private readonly root = new RetainedNode<M>(null, '');
   private readonly byTopic = new Map<string, M>();
+  /** Told every change (the persistence store listens); null = nobody. */
+  onChange: ((topic: string, message: M | null) => void) | null = null;
 
   get size(): number {
     return this.byTopic.size;
@@ -19,6 +21,7 @@ export class RetainedStore<M extends { topic: string }> {
 
   /** Stores `message` as the retained message of its topic; `null` clears that topic [MQTT-3.3.1-10,11]. */
   set(topic: string, message: M | null): void {
+    this.onChange?.(topic, message);
     if (message === null) {
       // [MQTT-3.3.1-10] [MQTT-3.3.1-11] an empty retained payload removes the topic's message.
       if (!this.byTopic.delete(topic)) return;

@@ -47,8 +47,9 @@ export class SessionStore {
     return session.expiryInterval;
   }
 
-  /** Starts the offline countdown [MQTT-3.1.2-23]; NEVER_EXPIRES (without a cap) keeps it forever. */
-  scheduleExpiry(session: Session): void {
+  /** Starts the offline countdown [MQTT-3.1.2-23]; NEVER_EXPIRES (without a cap) keeps it forever.
+   *  `elapsedMs`: time already spent offline (a session restored from the persistence store). */
+  scheduleExpiry(session: Session, elapsedMs = 0): void {
     const seconds = this.effectiveExpiry(session);
     if (seconds === NEVER_EXPIRES) return;
     session.expiryTimer = setTimeout(() => {
@@ -56,7 +57,7 @@ export class SessionStore {
       if (session.link) return;
       this.metrics.clientsExpired++;
       this.onExpire(session);
-    }, Math.min(seconds * 1000, 2_147_483_647));
+    }, Math.max(0, Math.min(seconds * 1000 - elapsedMs, 2_147_483_647)));
     session.expiryTimer.unref();
   }
 }

@@ -18,6 +18,14 @@ export interface SessionLink {
   writable(): boolean;
 }
 
+/** Where a persistent session's delivery changes are recorded (src/broker/persistence); null = memory only. */
+export interface SessionJournal {
+  queued(session: Session, out: Outgoing): void;
+  sent(session: Session, out: Outgoing): void;
+  released(session: Session, out: Outgoing): void;
+  removed(session: Session, out: Outgoing): void;
+}
+
 export interface WillMessage {
   message: Message;
   /** Seconds (5.0 Will Delay Interval). */
@@ -45,6 +53,7 @@ export class Session {
   private nextPacketId = 1;
   /** Who owns the session, for authorization at delivery time. */
   clientInfo: ClientInfo;
+  journal: SessionJournal | null = null;
 
   constructor(readonly clientId: string, private readonly options: ResolvedBrokerOptions, private readonly metrics: Metrics) {
     this.sendQuota = options.max_inflight_messages || 65535;
@@ -82,6 +91,7 @@ export class Session {
     detachPayload(out.message);
     this.queue.push(out);
     this.queuedBytes += size;
+    this.journal?.queued(this, out);
   }
 
   private sendNew(out: Outgoing, cache: FanoutCache | null): void {
@@ -89,9 +99,11 @@ export class Session {
     if (this.link!.sendPublish(out, false, cache)) {
       detachPayload(out.message);
       this.inflight.set(out.packetId, out);
+      this.journal?.sent(this, out);
     } else {
       // [MQTT-3.1.2-25] too large for the client: discarded as if it had been sent and acknowledged
       this.metrics.dropped++;
+      this.journal?.removed(this, out);
     }
   }
 
@@ -106,9 +118,12 @@ export class Session {
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is done. False if the id was unknown. */
   complete(packetId: number): boolean {
-    const found = this.inflight.delete(packetId);
-    if (found) this.drain();
-    return found;
+    const out = this.inflight.get(packetId);
+    if (out === undefined) return false;
+    this.inflight.delete(packetId);
+    this.journal?.removed(this, out);
+    this.drain();
+    return true;
   }
 
   /** PUBREC: QoS 2 message received by the client; answer PUBREL. False if the id was unknown. */
@@ -121,6 +136,7 @@ export class Session {
       return true;
     }
     out.released = true;
+    this.journal?.released(this, out);
     this.link?.sendPubrel(packetId);
     return true;
   }
@@ -133,9 +149,10 @@ export class Session {
     while (this.queue.length > 0 && this.inflight.size < this.sendQuota) {
       const out = this.queue.shift()!;
       this.queuedBytes -= out.message.payload.length;
-      if (isExpired(out.message, now)) { this.metrics.dropped++; continue; }
+      if (isExpired(out.message, now)) { this.metrics.dropped++; this.journal?.removed(this, out); continue; }
       if (out.qos === 0) {
         if (!link.sendPublish(out, false, null)) this.metrics.dropped++;
+        this.journal?.removed(this, out);
       } else {
         this.sendNew(out, null);
       }
@@ -153,8 +170,10 @@ export class Session {
         link.sendPubrel(packetId);
       } else if (isExpired(out.message, now)) {
         this.inflight.delete(packetId);
+        this.journal?.removed(this, out);
       } else if (!link.sendPublish(out, true, null)) {
         this.inflight.delete(packetId);
+        this.journal?.removed(this, out);
       }
     }
     this.drain();
@@ -177,6 +196,7 @@ export class Session {
       this.queue = kept;
       this.queuedBytes = kept.reduce((sum, out) => sum + out.message.payload.length, 0);
     }
+    if (this.journal !== null) for (const out of taken) this.journal.removed(this, out);
     return taken;
   }
 
