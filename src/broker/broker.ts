@@ -19,6 +19,8 @@ import { Router } from './router.js';
 import type { Session, WillMessage } from './session.js';
 import { SessionStore } from './session-store.js';
 import { SysPublisher } from './sys.js';
+import { Persistence } from './persistence/store.js';
+import { restore } from './persistence/restore.js';
 import { listenTcp } from './transport/tcp.js';
 import { listenTls } from './transport/tls.js';
 import { listenUnix } from './transport/unix.js';
@@ -65,6 +67,8 @@ export class Broker extends EventEmitter {
   readonly retained = new RetainedStore<Message>();
   readonly sessions: SessionStore;
   readonly connections = new Set<Connection>();
+  /** The on-disk store with `persistence: true`; null keeps everything in memory. */
+  readonly persistence: Persistence | null = null;
   private transports: Transport[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly sys: SysPublisher;
@@ -76,6 +80,12 @@ export class Broker extends EventEmitter {
     this.logger = this.options.logger ?? silentLogger;
     this.sessions = new SessionStore(this.options, this.metrics, (session) => this.guarded('expiring a session', () => this.endSession(session)));
     this.sys = new SysPublisher(this);
+    if (this.options.persistence) {
+      const persistence = new Persistence(this.options, this.logger);
+      this.persistence = persistence;
+      restore(this, persistence);
+      this.retained.onChange = (topic, message) => persistence.retained(topic, message);
+    }
   }
 
   /** Starts every configured listener; resolves to the bound addresses (port 0 reads back here). */
@@ -172,6 +182,7 @@ export class Broker extends EventEmitter {
     if (this.metrics.clientsConnected > this.metrics.clientsMaximum) this.metrics.clientsMaximum = this.metrics.clientsConnected;
     this.metrics.connectionsTotal++;
     this.router.setOnline(connection.clientId, true);
+    this.persistence?.sessionOnline(connection.session!, connection.will);
   }
 
   /** Called exactly once per connection when it closes, for whatever reason. */
@@ -189,7 +200,7 @@ export class Broker extends EventEmitter {
     // [MQTT-3.1.2-8] the will is published unless the client sent a normal DISCONNECT [MQTT-3.1.2-10]
     if (connection.will !== null && !connection.disconnectedNormally) this.scheduleWill(session, connection.will, ends);
     if (ends) this.endSession(session);
-    else this.sessions.scheduleExpiry(session);
+    else { this.sessions.scheduleExpiry(session); this.persistence?.sessionOffline(session); }
     this.emit('disconnect', session.clientInfo, reason);
   }
 
@@ -205,7 +216,7 @@ export class Broker extends EventEmitter {
       session.willTimer = null;
       const pending = session.pendingWill;
       session.pendingWill = null;
-      if (pending && !session.link) this.guarded('publishing a delayed will', () => this.publishWill(pending));
+      if (pending && !session.link) this.guarded('publishing a delayed will', () => { this.publishWill(pending); this.persistence?.sessionOffline(session); });
     }, Math.min(seconds * 1000, 2_147_483_647));
   }
 
@@ -224,6 +235,7 @@ export class Broker extends EventEmitter {
     this.redistributeShared(session);
     this.router.removeAll(session.clientId);
     this.sessions.delete(session);
+    this.persistence?.sessionEnded(session);
   }
 
   /** A leaving member's unacknowledged shared-subscription messages go to another member. */
@@ -302,8 +314,9 @@ export class Broker extends EventEmitter {
       const will = session.pendingWill;
       session.pendingWill = null;
       session.clearTimers();
-      if (will) this.publishWill(will);
+      if (will) { this.publishWill(will); this.persistence?.sessionOffline(session); }
     }
+    await this.persistence?.close();
   }
 }
 
