@@ -55,6 +55,7 @@ export function handleSubscribe(connection: Connection, packet: ISubscribePacket
       subscriptionId,
     };
     const isNew = broker.router.add(connection.clientId, filter, options);
+    broker.persistence?.subscribed(session, filter, options);
     granted.push(qos); // [MQTT-3.9.3-1] one code per filter, in order
     broker.logger.log('subscribe', `${connection.clientId} ${qos} ${filter}`);
     // [MQTT-3.3.1-9] retain handling 0: always; 1: only for a new subscription; 2: never

@@ -15,6 +15,7 @@ export function handleUnsubscribe(connection: Connection, packet: IUnsubscribePa
   for (const filter of packet.unsubscriptions) {
     if (!isWellFormedUtf8(filter)) throw new MqttError(ReasonCode.MalformedPacket, 'invalid UTF-8 in topic filter');
     const removed = broker.router.remove(connection.clientId, filter);
+    if (removed) broker.persistence?.unsubscribed(connection.session!, filter);
     codes.push(removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
     broker.logger.log('unsubscribe', `${connection.clientId} ${filter}`);
   }
