@@ -128,6 +128,7 @@ async function generate({ host, port, clients, qos, size, inflight, duration }) 
     sent, acked, duration_s: elapsed,
     sent_per_s: Math.round(sent / elapsed), acked_per_s: Math.round(acked / elapsed),
     cpu_percent: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100),
+    cpu_s: (cpu.user + cpu.system) / 1e6,
   };
 }
 
@@ -168,7 +169,7 @@ function runMqxBench(port) {
   const result = spawnSync(process.execPath, argv, { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`mqx bench failed: ${result.stderr}`);
   const r = JSON.parse(result.stdout);
-  return { sent_per_s: r.sent_per_s, acked_per_s: Math.round(r.acked / r.duration_s), cpu_percent: r.cpu_percent };
+  return { sent: r.sent, acked: r.acked, sent_per_s: r.sent_per_s, acked_per_s: Math.round(r.acked / r.duration_s), cpu_percent: r.cpu_percent, cpu_s: r.cpu_s };
 }
 
 function runGenerator(port) {
@@ -185,6 +186,9 @@ if (args.includes('--generate')) {
 } else {
   const broker = await startMosquitto();
   const rate = (r) => (settings.qos === 0 ? r.sent_per_s : r.acked_per_s);
+  // CPU microseconds per message: the generator's own cost, which machine load does not skew the
+  // way it skews throughput (on a shared machine the rates vary run to run by 2x or more).
+  const costUs = (r) => (r.cpu_s * 1e6) / Math.max(1, settings.qos === 0 ? r.sent : r.acked);
   const gen = [];
   const mqx = [];
   try {
@@ -194,7 +198,7 @@ if (args.includes('--generate')) {
       for (const who of order) {
         const r = who === 'gen' ? runGenerator(broker.port) : runMqxBench(broker.port);
         (who === 'gen' ? gen : mqx).push(r);
-        console.log(`${who === 'gen' ? 'generator ' : 'mqx bench '} run ${i + 1}: ${rate(r).toLocaleString('en-US')} msg/s (own CPU ${r.cpu_percent}%)`);
+        console.log(`${who === 'gen' ? 'generator ' : 'mqx bench '} run ${i + 1}: ${rate(r).toLocaleString('en-US')} msg/s (own CPU ${r.cpu_percent}%, ${costUs(r).toFixed(2)} us/msg)`);
       }
     }
   } finally {
@@ -206,4 +210,8 @@ if (args.includes('--generate')) {
   console.log(`  hand-written generator: ${Math.round(g).toLocaleString('en-US')} msg/s ${settings.qos ? 'acknowledged' : 'sent'}`);
   console.log(`  mqx bench pub:          ${Math.round(m).toLocaleString('en-US')} msg/s ${settings.qos ? 'acknowledged' : 'sent'}`);
   console.log(`  ratio: ${(m / g).toFixed(2)}x (target >= 0.90x)`);
+  const gc = median(gen.map(costUs));
+  const mc = median(mqx.map(costUs));
+  console.log(`  own CPU per message: generator ${gc.toFixed(2)} us, mqx bench ${mc.toFixed(2)} us (mqx bench costs ${(mc / gc).toFixed(2)}x)`);
+  console.log(`  load average during the runs: ${(await import('node:os')).loadavg().map((v) => v.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} cores`);
 }

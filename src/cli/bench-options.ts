@@ -27,7 +27,7 @@ export function withBenchOptions(yargs: Argv): Argv {
   return yargs
     .option('clients', { alias: 'c', type: 'string', group: GROUP_LOAD, describe: 'clients: connections (conn), publishers (pub), subscribers (sub), the many side of a scenario (default 10; conn 100)' })
     .option('interval', { alias: 'i', type: 'string', group: GROUP_LOAD, describe: 'milliseconds between two connection attempts (default 10; 0 = at once)' })
-    .option('pub-interval', { alias: 'I', type: 'string', group: GROUP_LOAD, describe: 'milliseconds between two messages of one publisher; 0 = as fast as flow control allows (default 1000 for pub, 0 for a scenario)' })
+    .option('pub-interval', { alias: 'I', type: 'string', group: GROUP_LOAD, describe: 'milliseconds (decimals allowed: 0.2 = 5000 msg/s) between two messages of one publisher; 0 = as fast as flow control allows (default 1000 for pub, 0 for a scenario)' })
     .option('topic', { alias: 't', type: 'string', group: GROUP_LOAD, describe: 'topic (pub), filter (sub) or topic root (scenario); %i %c %u %rand_N expand per client' })
     .option('size', { alias: 's', type: 'string', group: GROUP_LOAD, describe: `payload bytes, at least ${HEADER_BYTES} (the send-time and sequence header) (default 256)` })
     .option('qos', { alias: 'q', type: 'string', group: GROUP_LOAD, describe: 'QoS of publishes and subscriptions (default 0; 1 for a scenario)' })
@@ -113,12 +113,16 @@ function integer(argv: Record<string, unknown>, key: string, flag: string, fallb
   return value;
 }
 
-function seconds(argv: Record<string, unknown>, key: string, flag: string, fallback: number): number {
+function decimal(argv: Record<string, unknown>, key: string, flag: string, unit: string, fallback: number): number {
   const text = last(argv[key]);
   if (text === undefined) return fallback;
   const value = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
-  if (!Number.isFinite(value) || value < 0) throw new UsageError(`Error: ${flag} must be a number of seconds >= 0, not '${text}'.`);
+  if (!Number.isFinite(value) || value < 0) throw new UsageError(`Error: ${flag} must be a number of ${unit} >= 0, not '${text}'.`);
   return value;
+}
+
+function seconds(argv: Record<string, unknown>, key: string, flag: string, fallback: number): number {
+  return decimal(argv, key, flag, 'seconds', fallback);
 }
 
 function list(text: string | undefined): string[] {
@@ -184,7 +188,7 @@ export function benchSettingsFromArgv(argv: Record<string, unknown>, modeText: s
     websockets,
     clients,
     connectIntervalMs: integer(argv, 'interval', '-i', 10, 0),
-    publishIntervalMs: integer(argv, 'pub-interval', '-I', scenarioLike ? 0 : 1000, 0),
+    publishIntervalMs: decimal(argv, 'pub-interval', '-I', 'milliseconds', scenarioLike ? 0 : 1000),
     topic,
     size,
     limit: integer(argv, 'limit', '-L', 0, 0) || Infinity,

@@ -73,7 +73,9 @@ export function verdictLines(result: BenchResult): string[] {
   if (result.mode !== 'conn' && result.mode !== 'pub' && result.lost > 0) {
     const base = result.expected ?? result.received + result.lost;
     const share = base > 0 ? ` (${((result.lost / base) * 100).toFixed(result.lost * 1000 < base ? 3 : 1)}%)` : '';
-    const why = result.qos === 0 ? 'QoS 0 allows the broker to drop messages under load' : `the broker lost messages at QoS ${result.qos}, which it must not`;
+    const why = result.qos === 0
+      ? 'QoS 0 allows the broker to drop messages under load'
+      : `the broker dropped messages it had accepted at QoS ${result.qos} (a full client queue? see its max_queued_messages)`;
     lines.push(`Verdict: ${n(result.lost)} of ${n(base)} messages lost${share}: ${why}.`);
   }
   if (result.duplicates > 0 && result.qos === 2) lines.push(`Verdict: ${n(result.duplicates)} duplicates at QoS 2 (exactly once was broken).`);
