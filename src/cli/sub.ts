@@ -2,8 +2,9 @@
 // and exit statuses), subscribes, and prints each message through src/client/format; never reconnects.
 
 import type { Argv, CommandModule } from 'yargs';
+import type { MqttClient } from 'mqtt';
 import { CliError, UsageError } from './errors.js';
-import { atoi, checkTopicArgument, connectionOptionsFromArgv, rethrowForCli, withConnectionOptions } from './options.js';
+import { applyDefaultOptionsFile, atoi, checkTopicArgument, connectionOptionsFromArgv, rethrowForCli, withConnectionOptions } from './options.js';
 import type { ConnectionOptions } from './options.js';
 import { palette, processOutput, startSpinner, type Output } from './output.js';
 import { FormatError, formatSettings, type FormatSettings } from '../client/format.js';
@@ -52,8 +53,8 @@ function skipHelpCache(yargs: Argv): void {
   if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
-function builder(yargs: Argv): Argv {
-  skipHelpCache(yargs);
+/** Every flag sub accepts (also used to read the default-options file). */
+function subFlags(yargs: Argv): Argv {
   return withConnectionOptions(yargs)
     .usage('Usage: mqx sub {-t topic ... | -L URL} [options]\n\n' +
       'Subscribe to topics and print every message received (mosquitto_sub compatible).\n' +
@@ -73,7 +74,12 @@ function builder(yargs: Argv): Argv {
     .option('F', { type: 'string', group: GROUP_OUTPUT, describe: 'output format: %t topic, %p payload, %j JSON, ... (man mqx-sub)' })
     .option('N', { type: 'boolean', group: GROUP_OUTPUT, describe: 'no newline after each message' })
     .option('pretty', { type: 'boolean', group: GROUP_OUTPUT, describe: 'indent %j and %J JSON' })
-    .option('json', { type: 'boolean', group: GROUP_OUTPUT, describe: 'mqx: one JSON object per line (topic, payload, qos, retain, properties, received_at)' })
+    .option('json', { type: 'boolean', group: GROUP_OUTPUT, describe: 'mqx: one JSON object per line (topic, payload, qos, retain, properties, received_at)' }) as unknown as Argv;
+}
+
+function builder(yargs: Argv): Argv {
+  skipHelpCache(yargs);
+  return subFlags(yargs)
     .example('mqx sub -t "sensors/#" -v', 'print topic and payload of every sensor message')
     .example('mqx sub -t status -C 1 -W 5', 'wait up to 5 s for one message')
     .example("mqx sub -t '#' -F '%I %t %x'", 'time, topic and hex payload')
@@ -175,35 +181,6 @@ export function subOptionsFromArgv(argv: Record<string, unknown>): SubOptions {
   };
 }
 
-type MessageListener = (topic: string, payload: Buffer, packet: PublishPacket) => void;
-
-/**
- * Messages queued for a persistent session (-c) arrive in the same read as the CONNACK, so MQTT.js
- * emits them before connectClient resolves and this command can listen. Until release(), every
- * MQTT.js client holds its 'message' events back; release() restores it and replays them in order.
- */
-async function holdEarlyMessages(): Promise<{ release(listener: MessageListener): void; client(): { end(force: boolean): unknown } | undefined }> {
-  const imported = await import('mqtt/lib/client') as unknown as { default: { default?: { prototype: object } } & { prototype: object } };
-  const prototype = (imported.default.default ?? imported.default).prototype as { emit?: (event: string | symbol, ...args: unknown[]) => boolean };
-  const own = Object.prototype.hasOwnProperty.call(prototype, 'emit') ? prototype.emit : undefined;
-  const inherited = prototype.emit!;
-  const held: Parameters<MessageListener>[] = [];
-  let seen: { end(force: boolean): unknown } | undefined;
-  prototype.emit = function emit(this: { end(force: boolean): unknown }, event: string | symbol, ...args: unknown[]): boolean {
-    seen = this; // the client being connected, so -W can abort a CONNECT that gets no answer
-    if (event === 'message') { held.push(args as Parameters<MessageListener>); return true; }
-    return inherited.call(this, event, ...args);
-  };
-  return {
-    client: () => seen,
-    release(listener) {
-      if (own) prototype.emit = own;
-      else delete prototype.emit;
-      for (const args of held.splice(0)) listener(...args);
-    },
-  };
-}
-
 /** Why the subscription ended: normally, -W, a signal, a closed stdout, or a lost connection. */
 type Ending = { kind: 'done' } | { kind: 'timeout' } | { kind: 'pipe' } | { kind: 'lost'; error: CliError };
 
@@ -220,48 +197,8 @@ export async function runSub(opts: SubOptions, out: Output): Promise<void> {
   const say = (text: string) => { if (!connection.quiet) out.stderr.write(`${text}\n`); };
   const colours = await palette(out);
   const settings: FormatSettings = out.colour ? { ...opts.format, paintTopic: colours.topic } : opts.format;
-
-  const early = await holdEarlyMessages();
-  // -W counts from the connection attempt, as mosquitto_sub's alarm() does. Its handler, like
-  // SIGINT's and SIGTERM's, exits at once with status 255 and no message while no CONNACK has come.
-  let connectAborted = false;
-  const abortConnect = (): void => { connectAborted = true; early.client()?.end(true); };
-  let onTimeout = abortConnect;
-  let onSignal = abortConnect;
-  const timer = opts.timeout > 0 ? setTimeout(() => onTimeout(), opts.timeout * 1000) : undefined;
-  const signalled = () => onSignal();
-  process.on('SIGINT', signalled);
-  process.on('SIGTERM', signalled);
-  const stopListening = () => { if (timer) clearTimeout(timer); process.off('SIGINT', signalled); process.off('SIGTERM', signalled); };
-  const where = connection.transport === 'unix' ? connection.unixPath! : `${connection.host}:${connection.port}`;
-  const spinner = await startSpinner(out, `Connecting to ${where}`);
-  let session;
-  try {
-    session = await connectClient(connection, { stdout: out.stdout });
-  } catch (error) {
-    stopListening();
-    if (connectAborted) throw new CliError('', ABORT_EXIT);
-    // mosquitto_sub reports a refused CONNECT with the one "Connection error:" line; the shared
-    // client layer follows mosquitto_pub, which adds the libmosquitto error after it.
-    if (error instanceof ClientError && error.message.startsWith('Connection error:')) {
-      throw new CliError(error.message.split('\n')[0]!, error.exitCode);
-    }
-    rethrowForCli(error);
-  } finally {
-    spinner.stop();
-    if (session === undefined) early.release(() => {});
-  }
-  const { client } = session;
-  const v5 = connection.protocolVersion === 5;
-
   // -d writes packet traces straight to stdout, so messages must not wait in a batch behind them.
   const sink = connection.debug ? new TraceOrderedSink(out.stdout) : new BatchWriter(out.stdout);
-  if (sink instanceof TraceOrderedSink) {
-    client.on('packetsend', (packet) => {
-      const ack = packet as unknown as { cmd: string; messageId?: number };
-      if (ack.cmd === 'puback' || ack.cmd === 'pubcomp') sink.acknowledged(ack.messageId);
-    });
-  }
 
   let processing = true;
   let received = 0;
@@ -277,45 +214,91 @@ export async function runSub(opts: SubOptions, out: Output): Promise<void> {
     settle();
   };
 
-  const onMessage = (topic: string, payload: Buffer, packet: PublishPacket) => {
-    if (!processing) return;
-    if (opts.retainedOnly && !packet.retain) { finish({ kind: 'done' }); return; }
-    if (packet.retain && opts.noRetained) return;
-    for (const filter of opts.filterOut) if (topicMatchesFilter(filter, topic)) return;
-    if (opts.removeRetained && packet.retain) {
-      pendingRemovals++;
-      client.publish(topic, Buffer.alloc(0), { qos: 1, retain: true }, () => { pendingRemovals--; settle(); });
+  /** Listeners go on before CONNECT: a persistent session's queued messages come with the CONNACK. */
+  const listen = (client: MqttClient) => {
+    client.on('message', (topic: string, payload: Buffer, packet: PublishPacket) => {
+      if (!processing) return;
+      if (opts.retainedOnly && !packet.retain) { finish({ kind: 'done' }); return; }
+      if (packet.retain && opts.noRetained) return;
+      for (const filter of opts.filterOut) if (topicMatchesFilter(filter, topic)) return;
+      if (opts.removeRetained && packet.retain) {
+        pendingRemovals++;
+        client.publish(topic, Buffer.alloc(0), { qos: 1, retain: true }, () => { pendingRemovals--; settle(); });
+      }
+      // As in mosquitto, --random-filter skips printing but the message still counts for -C.
+      if (opts.randomFilter >= 1000 || Math.floor(Math.random() * 1000) < opts.randomFilter) {
+        const message = { topic, payload, qos: packet.qos, retain: packet.retain, mid: packet.messageId ?? 0, properties: packet.properties };
+        if (sink instanceof TraceOrderedSink && packet.qos > 0) sink.holdUntilAcknowledged(message.mid);
+        if (opts.json) sink.text(jsonLine(message, new Date()));
+        else formatMessage(settings, message, sink, say);
+      }
+      if (opts.count > 0 && ++received === opts.count) finish({ kind: 'done' });
+    });
+    client.on('packetreceive', (packet) => {
+      const suback = packet as unknown as SubackPacket;
+      if (suback.cmd !== 'suback') return;
+      const granted = suback.granted ?? [];
+      if (connection.debug && !connection.quiet) sink.text(`Subscribed (mid: ${suback.messageId}): ${granted.join(', ')}\n`);
+      if (!granted.some((code) => code < 128)) {
+        say('All subscription requests were denied.');
+        finish({ kind: 'done' });
+      }
+      if (opts.exitAfterSubscribe) finish({ kind: 'done' });
+    });
+    if (sink instanceof TraceOrderedSink) {
+      client.on('packetsend', (packet) => {
+        const ack = packet as unknown as { cmd: string; messageId?: number };
+        if (ack.cmd === 'puback' || ack.cmd === 'pubcomp') sink.acknowledged(ack.messageId);
+      });
     }
-    // As in mosquitto, --random-filter skips printing but the message still counts for -C.
-    if (opts.randomFilter >= 1000 || Math.floor(Math.random() * 1000) < opts.randomFilter) {
-      const message = { topic, payload, qos: packet.qos, retain: packet.retain, mid: packet.messageId ?? 0, properties: packet.properties };
-      if (sink instanceof TraceOrderedSink && packet.qos > 0) sink.holdUntilAcknowledged(message.mid);
-      if (opts.json) sink.text(jsonLine(message, new Date()));
-      else formatMessage(settings, message, sink, say);
-    }
-    if (opts.count > 0 && ++received === opts.count) finish({ kind: 'done' });
   };
-  client.on('message', onMessage);
-  early.release(onMessage);
 
-  client.on('packetreceive', (packet) => {
-    const suback = packet as unknown as SubackPacket;
-    if (suback.cmd !== 'suback') return;
-    const granted = suback.granted ?? [];
-    if (connection.debug && !connection.quiet) sink.text(`Subscribed (mid: ${suback.messageId}): ${granted.join(', ')}\n`);
-    if (!granted.some((code) => code < 128)) {
-      say('All subscription requests were denied.');
-      finish({ kind: 'done' });
+  // -W counts from the connection attempt, as mosquitto_sub's alarm() does. Its handler, like
+  // SIGINT's and SIGTERM's, exits at once with status 255 and no message while no CONNACK has come.
+  const attempt = new AbortController();
+  const abortConnect = () => attempt.abort(new CliError('', ABORT_EXIT));
+  let onTimeout = abortConnect;
+  let onSignal = abortConnect;
+  let timer: NodeJS.Timeout | undefined;
+  const signalled = () => onSignal();
+  process.on('SIGINT', signalled);
+  process.on('SIGTERM', signalled);
+  const stopListening = () => { if (timer) clearTimeout(timer); process.off('SIGINT', signalled); process.off('SIGTERM', signalled); };
+
+  const where = connection.transport === 'unix' ? connection.unixPath! : `${connection.host}:${connection.port}`;
+  const spinner = await startSpinner(out, `Connecting to ${where}`);
+  let session;
+  try {
+    session = await connectClient(connection, {
+      stdout: out.stdout,
+      signal: attempt.signal,
+      onClient: (client) => {
+        listen(client);
+        // Started here, not before MQTT.js has loaded: mosquitto_sub's alarm starts at its connect.
+        if (opts.timeout > 0) timer = setTimeout(() => onTimeout(), opts.timeout * 1000);
+      },
+    });
+  } catch (error) {
+    stopListening();
+    if (error instanceof CliError) throw error;
+    // mosquitto_sub reports a refused CONNECT with the one "Connection error:" line; the shared
+    // client layer follows mosquitto_pub, which adds the libmosquitto error after it.
+    if (error instanceof ClientError && error.message.startsWith('Connection error:')) {
+      throw new CliError(error.message.split('\n')[0]!, error.exitCode);
     }
-    if (opts.exitAfterSubscribe) finish({ kind: 'done' });
-  });
+    rethrowForCli(error);
+  } finally {
+    spinner.stop();
+  }
+  const { client } = session;
+  const v5 = connection.protocolVersion === 5;
 
   void session.closed.then((error) => { if (error) finish({ kind: 'lost', error: new CliError(error.message, error.exitCode) }); });
   // A second Ctrl-C (or TERM) while the first is still disconnecting drops the connection at once.
   onSignal = () => { if (ending) client.end(true); else finish({ kind: 'done' }); };
+  onTimeout = () => finish({ kind: 'timeout' });
   const onStdoutError = () => finish({ kind: 'pipe' });
   out.stdout.on('error', onStdoutError);
-  onTimeout = () => finish({ kind: 'timeout' });
 
   const subscribeOptions: Record<string, unknown> = { qos: connection.qos };
   if (v5) {
@@ -341,12 +324,26 @@ export async function runSub(opts: SubOptions, out: Output): Promise<void> {
   if (why.kind === 'pipe') throw new CliError('', 141);
 }
 
+/**
+ * mosquitto_sub reads ~/.config/mosquitto_sub; mqx sub reads the same format from mqx_sub. The
+ * command line wins, except that -t, -T and -U from both places add up, as in mosquitto_sub.
+ */
+async function withDefaultOptionsFile(argv: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const merged = await applyDefaultOptionsFile(argv, 'mqx_sub', subFlags);
+  if (merged === argv) return argv;
+  const fromFile = await applyDefaultOptionsFile({}, 'mqx_sub', subFlags);
+  for (const key of ['topic', 'filter-out', 'unsubscribe']) {
+    if (argv[key] !== undefined && fromFile[key] !== undefined) merged[key] = [...all(fromFile[key]), ...all(argv[key])];
+  }
+  return merged;
+}
+
 export const command: CommandModule = {
   command: 'sub',
   describe: 'subscribe and print messages (drop-in for mosquitto_sub)',
   builder,
   handler: async (argv) => {
-    const opts = subOptionsFromArgv(argv as Record<string, unknown>);
+    const opts = subOptionsFromArgv(await withDefaultOptionsFile(argv as Record<string, unknown>));
     await runSub(opts, processOutput({ json: opts.json }));
   },
 };

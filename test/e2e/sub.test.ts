@@ -4,6 +4,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { havePeers, peerPath, startMosquitto, type RunningMosquitto } from '../helpers/peers.js';
 import { collect, run, runMqx, spawnMqx, waitForOutput, type RunResult } from '../helpers/process.js';
@@ -271,4 +274,19 @@ test('--retain-as-published (MQTT 5) keeps the retain flag of live messages, as 
   await publish('rap/without', '', { retain: true, qos: 1 });
   assert.deepEqual(printed(withDone), ['1 live']);
   assert.deepEqual(printed(withoutDone), ['0 live']);
+});
+
+test('default options from $XDG_CONFIG_HOME/mqx_sub: the command line wins, -t adds up', async (t) => {
+  if (!havePeers(t, 'mosquitto')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'mqx-sub-defaults-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'mqx_sub'), `# defaults\n-p ${port()}\n-v\n-t defaults/a\n-C 9\n`);
+  const child = spawnMqx(['sub', '-d', '-t', 'defaults/b', '-C', '2'], { env: { XDG_CONFIG_HOME: dir } });
+  const exit = collect(child, 20000);
+  await waitForOutput(child.stdout!, /Subscribed \(mid: \d+\): 0, 0/, 15000);
+  await publish('defaults/a', 'one');
+  await publish('defaults/b', 'two');
+  const done = await exit;
+  assert.equal(done.code, 0, done.stderr);
+  assert.deepEqual(printed(done), ['defaults/a one', 'defaults/b two']);
 });
