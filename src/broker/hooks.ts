@@ -15,8 +15,11 @@ export interface ConnectInfo {
 
 export interface ClientInfo {
   clientId: string;
+  /** The CONNECT user name, or the certificate's on listeners with use_identity_as_username. */
   username?: string;
   protocolVersion: 3 | 4 | 5;
+  /** Name of the listener the client is connected through (per_listener_settings ACLs). */
+  listener?: string;
 }
 
 export type Access = 'read' | 'write' | 'subscribe';

@@ -67,6 +67,8 @@ export function handleConnect(connection: Connection, packet: IConnectPacket): P
     serverKeepAlive = options.max_keepalive; // [MQTT-3.2.2-21]
     connection.keepalive = serverKeepAlive;
   }
+  // Mosquitto: a listener taking user names from certificates refuses a client without a verified one.
+  if (connection.certificateUsername === null) throw new MqttError(ReasonCode.BadUserNameOrPassword, 'no verified client certificate');
   const accepted: Accepted = { clientId, assigned, serverKeepAlive };
   const authenticate = options.authenticate;
   if (authenticate === undefined) { finishConnect(connection, packet, accepted); return; }
@@ -101,7 +103,9 @@ function finishConnect(connection: Connection, packet: IConnectPacket, accepted:
   const properties = version === 5 ? packet.properties : undefined;
   const clientId = accepted.clientId;
   connection.clientId = clientId;
-  connection.username = packet.username;
+  // use_identity_as_username / use_subject_as_username: the certificate's name replaces the CONNECT one.
+  const username = typeof connection.certificateUsername === 'string' ? connection.certificateUsername : packet.username;
+  connection.username = username;
   // [MQTT-3.1.4-3] an existing connection with this id is closed (5.0: DISCONNECT 0x8E)
   const existing = broker.sessions.get(clientId);
   const previous = existing?.link as Connection | null | undefined;
@@ -123,7 +127,7 @@ function finishConnect(connection: Connection, packet: IConnectPacket, accepted:
   }
   session.expiryInterval = version === 5 ? properties?.sessionExpiryInterval ?? 0 : connection.clean ? 0 : NEVER_EXPIRES;
   session.sendQuota = Math.min(properties?.receiveMaximum ?? 65535, options.max_inflight_messages || 65535);
-  session.clientInfo = { clientId, username: packet.username, protocolVersion: version };
+  session.clientInfo = { clientId, username, protocolVersion: version, listener: connection.listener };
   connection.maxPacketSizeOut = properties?.maximumPacketSize ?? 0;
   connection.clientTopicAliasMaximum = properties?.topicAliasMaximum ?? 0;
   if (options.outgoing_topic_aliases && connection.clientTopicAliasMaximum > 0) connection.topicAliasesOut = new Map();
@@ -133,7 +137,7 @@ function finishConnect(connection: Connection, packet: IConnectPacket, accepted:
   connection.state = 'connected';
   broker.connectionAccepted(connection);
   connection.send(connack(connection, sessionPresent, accepted));
-  broker.logger.log('notice', `New client connected from ${connection.remoteAddress} as ${clientId} ${connectSummary(version, connection.clean, connection.keepalive, packet.username)}.`);
+  broker.logger.log('notice', `New client connected from ${connection.remoteAddress} as ${clientId} ${connectSummary(version, connection.clean, connection.keepalive, username)}.`);
   session.attach(connection);
   broker.emit('connect', session.clientInfo);
   connection.flushPending();
