@@ -1,5 +1,5 @@
-// Maps a resolved BrokerConfig to the broker's BrokerOptions (listeners and limits), and lists
-// every configured setting BrokerOptions cannot express yet, so nothing is dropped silently.
+// Maps a resolved BrokerConfig to BrokerOptions (listeners, limits) and lists every setting the
+// broker cannot apply yet, so nothing is dropped silently. Pure: the CLI reads TLS files.
 
 import type { BrokerOptions, ListenerOptions } from '../broker/options.js';
 import { globalDefaults, listenerDefaults } from './defaults.js';
@@ -16,13 +16,10 @@ export interface BrokerOptionsMapping {
  * listener sets it to anything but Mosquitto's default.
  */
 const unsupportedListenerSettings: Array<[keyof ListenerSettings, string, string]> = [
-  ['protocol', 'protocol', 'websockets listeners are not supported by the broker yet'],
   ['bind_interface', 'bind_interface', 'binding to an interface is not supported by the broker yet; use "listener PORT ADDRESS"'],
   ['socket_domain', 'socket_domain', 'socket_domain is not supported by the broker yet; bind an IPv4 or IPv6 address instead'],
   ['mount_point', 'mount_point', 'mount_point is not supported by the broker yet'],
   ['use_username_as_clientid', 'use_username_as_clientid', 'use_username_as_clientid is not supported by the broker yet'],
-  ['certfile', 'certfile', 'TLS listeners are not supported by the broker yet'],
-  ['keyfile', 'keyfile', 'TLS listeners are not supported by the broker yet'],
 ];
 
 /** Global settings BrokerOptions has no field for, refused when set to a non-default value. */
@@ -76,24 +73,31 @@ function securityValue<K extends 'allow_zero_length_clientid' | 'auto_id_prefix'
   return config.security[key];
 }
 
-function toListener(listener: ListenerConfig, issues: ConfigIssue[]): ListenerOptions | null {
+/**
+ * One listener: TCP, TLS, WebSockets (plain or TLS) or a unix socket. TLS material is files;
+ * the caller reads them (src/cli/broker-tls-files.ts) into `tls`, keeping this module pure.
+ */
+function toListener(listener: ListenerConfig, issues: ConfigIssue[]): ListenerOptions {
   const at = (key: string): Origin => listener.origins[key] ?? listener.origin ?? { file: 'mosquitto.conf', line: 0 };
-  if (listener.unix_socket_path !== null) {
-    issues.push({ ...at('listener'), message: `unix socket listeners (${listener.unix_socket_path}) are not supported by the broker yet` });
-    return null;
-  }
   for (const [key, name, message] of unsupportedListenerSettings) {
     if (listener[key] !== listenerDefaults[key]) issues.push({ ...at(name), message });
   }
-  return listener.bind_address === null ? { port: listener.port } : { port: listener.port, host: listener.bind_address };
+  if (listener.unix_socket_path !== null) {
+    if (listener.protocol === 'websockets') issues.push({ ...at('protocol'), message: 'websockets on a unix socket listener is not supported; use protocol mqtt' });
+    if (listener.certfile !== null) issues.push({ ...at('certfile'), message: 'TLS on a unix socket listener is not supported' });
+    return { port: 0, path: listener.unix_socket_path };
+  }
+  const options: ListenerOptions = { port: listener.port };
+  if (listener.bind_address !== null) options.host = listener.bind_address;
+  if (listener.protocol === 'websockets') options.protocol = 'websockets';
+  return options;
 }
 
 /** The broker's options for this configuration, and what it cannot apply. Pure. */
 export function toBrokerOptions(config: BrokerConfig): BrokerOptionsMapping {
   const issues: ConfigIssue[] = [];
-  const listeners = config.listeners
-    .map((listener) => toListener(listener, issues))
-    .filter((listener): listener is ListenerOptions => listener !== null);
+  // One entry per config listener, in the same order (callers pair them by index).
+  const listeners = config.listeners.map((listener) => toListener(listener, issues));
   for (const [key, message] of unsupportedGlobals) {
     if (config[key] !== globalDefaults[key]) issues.push({ ...(config.origins[key] ?? mainFile(config)), message });
   }

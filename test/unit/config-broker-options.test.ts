@@ -54,9 +54,7 @@ test("Debian's configuration maps with nothing left over", () => {
 
 test('what the broker cannot apply yet is reported at its line, never dropped', () => {
   const cases: Array<[string, string]> = [
-    ['listener 0 /tmp/mqx.sock\n', 'test.conf:1: unix socket listeners (/tmp/mqx.sock) are not supported by the broker yet'],
-    ['listener 9001\nprotocol websockets\n', 'test.conf:2: websockets listeners are not supported by the broker yet'],
-    ['listener 8883\ncertfile /c\nkeyfile /k\n', 'test.conf:2: TLS listeners are not supported by the broker yet'],
+    ['listener 0 /tmp/mqx.sock\nprotocol websockets\n', 'test.conf:2: websockets on a unix socket listener is not supported; use protocol mqtt'],
     ['listener 1883\nmount_point a/\n', 'test.conf:2: mount_point is not supported by the broker yet'],
     ['listener 1883\nmax_inflight_bytes 100\n', 'test.conf:2: max_inflight_bytes is not supported by the broker yet'],
     ['listener 1883\nset_tcp_nodelay true\n', 'test.conf:2: set_tcp_nodelay is not supported by the broker yet'],
@@ -70,4 +68,14 @@ test('what the broker cannot apply yet is reported at its line, never dropped', 
   // One listener with max_connections is exactly Mosquitto's meaning.
   assert.deepEqual(map('listener 1883\nmax_connections 5\n').issues, []);
   assert.equal(map('listener 1883\nmax_connections 5\n').options.max_connections, 5);
+});
+
+test('listeners map to their transports: unix path, websockets, TLS (certificates read by the CLI)', () => {
+  const { options, issues } = map('listener 0 /tmp/mqx.sock\nlistener 9001 127.0.0.1\nprotocol websockets\nlistener 8883\ncertfile /c\nkeyfile /k\n');
+  assert.deepEqual(issues, []);
+  assert.deepEqual(options.listeners, [
+    { port: 0, path: '/tmp/mqx.sock' },
+    { port: 9001, host: '127.0.0.1', protocol: 'websockets' },
+    { port: 8883 },
+  ]);
 });
