@@ -1,11 +1,12 @@
-// `mqx broker`: runs the broker like `mosquitto` 2.0 without a config file (local only mode,
-// anonymous allowed), -p repeatable, -v for every log line. Stops cleanly on SIGINT/SIGTERM.
+// `mqx broker`: runs the broker like `mosquitto` 2.0: without a config file in local only mode,
+// with -c from a mosquitto.conf (broker-config-run.ts), -d, --test-config. Stops on SIGINT/SIGTERM.
 
 import type { Argv, CommandModule } from 'yargs';
 import type { Writable } from 'node:stream';
 import { createBroker } from '../broker/broker.js';
 import type { BrokerLogger, LogType } from '../broker/logger.js';
 import type { ListenerOptions } from '../broker/options.js';
+import { runBrokerFromConfig, testConfig } from './broker-config-run.js';
 import { CliError, UsageError } from './errors.js';
 import { processOutput } from './output.js';
 import { mqxVersion } from './version.js';
@@ -14,18 +15,25 @@ export interface BrokerRunOptions {
   /** Ports to listen on (loopback only, as Mosquitto 2.0 without a config). Default [1883]. */
   ports: number[];
   verbose: boolean;
+  /** -c: a mosquitto.conf to run instead of the default configuration. */
+  configFile?: string;
+  daemon?: boolean;
+  testConfig?: boolean;
 }
 
 function builder(yargs: Argv): Argv {
   return yargs
-    .usage('Usage: mqx broker [-p port]... [-v]\n\n' +
+    .usage('Usage: mqx broker [-c config_file] [-d] [-p port]... [-v]\n       mqx broker --test-config -c config_file\n\n' +
       'Run an MQTT 3.1/3.1.1/5.0 broker. Without a configuration it listens on localhost only\n' +
       '(127.0.0.1 and ::1), port 1883, and allows anonymous clients, like Mosquitto 2.0.')
     .option('port', { alias: 'p', type: 'string', describe: 'port to listen on (repeatable; default 1883)' })
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'log every connection, subscription and disconnection' })
-    .option('config-file', { alias: 'c', type: 'string', describe: 'not supported yet (mosquitto.conf support comes with the config work)' })
-    .option('daemon', { alias: 'd', type: 'boolean', describe: 'not supported yet' })
+    .option('config-file', { alias: 'c', type: 'string', describe: 'load a mosquitto.conf (Mosquitto 2.0 syntax, include_dir included)' })
+    .option('daemon', { alias: 'd', type: 'boolean', describe: 'run in the background; returns once the listeners are bound (writes pid_file)' })
+    .option('test-config', { type: 'boolean', describe: 'check the -c file (and the password, ACL and TLS files it names), print every error, exit 0 or 1' })
     .example('mqx broker', 'listen on localhost:1883')
+    .example('mqx broker -c /etc/mosquitto/mosquitto.conf -d', 'run a Mosquitto configuration in the background')
+    .example('mqx broker --test-config -c mosquitto.conf', 'check a configuration without starting')
     .example('mqx broker -p 1883 -p 1884 -v', 'two ports, log connections') as unknown as Argv;
 }
 
@@ -37,14 +45,20 @@ function parsePort(value: string): number {
 
 /** argv -> options; throws UsageError for anything Mosquitto would refuse. */
 export function brokerOptionsFromArgv(argv: Record<string, unknown>): BrokerRunOptions {
-  if (argv.configFile !== undefined) {
-    throw new UsageError('Error: -c (configuration file) is not supported by mqx broker yet; run without -c (local only mode).');
-  }
-  if (argv.daemon) throw new UsageError('Error: -d (daemon) is not supported by mqx broker yet; run it under a service manager.');
+  const configFile = argv.configFile === undefined ? undefined : String(Array.isArray(argv.configFile) ? argv.configFile.at(-1) : argv.configFile);
+  if (configFile === '') throw new UsageError('Error: -c argument given, but no config file specified.');
+  if (argv.testConfig && configFile === undefined) throw new UsageError('Error: --test-config needs -c config_file.');
   const raw = argv.port === undefined ? [] : Array.isArray(argv.port) ? argv.port : [argv.port];
   const ports = raw.map((value) => parsePort(String(value)));
   if (ports.length > 10) throw new UsageError('Error: Only 10 ports can be specified on the command line.');
-  return { ports: ports.length > 0 ? [...new Set(ports)] : [1883], verbose: argv.verbose === true };
+  const explicitPorts = ports.length > 0 ? [...new Set(ports)] : [];
+  return {
+    ports: explicitPorts.length > 0 ? explicitPorts : [1883],
+    verbose: argv.verbose === true,
+    ...(configFile !== undefined ? { configFile } : {}),
+    daemon: argv.daemon === true,
+    testConfig: argv.testConfig === true,
+  };
 }
 
 /** Mosquitto's stderr log: `<epoch>: message`; without -v only errors, warnings and start-up lines. */
@@ -124,6 +138,14 @@ export const command: CommandModule = {
   builder,
   handler: async (argv) => {
     const options = brokerOptionsFromArgv(argv as Record<string, unknown>);
-    await runBroker(options, processOutput().stderr, waitForSignal());
+    const output = processOutput();
+    if (options.testConfig) { testConfig(options.configFile!, output.stdout, output.stderr); return; }
+    if (options.configFile !== undefined || options.daemon) {
+      // -p with -c is ignored when the file has listeners, as in Mosquitto (the config layer warns).
+      const ports = (argv as Record<string, unknown>).port === undefined ? [] : options.ports;
+      await runBrokerFromConfig({ configFile: options.configFile ?? null, verbose: options.verbose, ports, daemon: options.daemon === true }, output.stdout, output.stderr, waitForSignal());
+      return;
+    }
+    await runBroker(options, output.stderr, waitForSignal());
   },
 };

@@ -1,0 +1,207 @@
+// `mqx broker -c FILE`: load and check everything a mosquitto.conf names (config, password and
+// ACL files, TLS files), then run the broker with Mosquitto's start-up order, signals and pid file.
+
+import { unlinkSync, writeFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { createBroker } from '../broker/broker.js';
+import type { Broker } from '../broker/broker.js';
+import type { BrokerOptions, ListenerOptions } from '../broker/options.js';
+import { formatIssue, loadConfigFile, parseConfigText, resolveConfig, toBrokerOptions } from '../config/index.js';
+import type { BrokerConfig } from '../config/index.js';
+import { BrokerLog } from './broker-log.js';
+import { needsHooks, securityHooks } from './broker-hooks.js';
+import { listenerNames, loadSecurity, SecurityFiles } from './broker-security.js';
+import type { SecurityLoad } from './broker-security.js';
+import { loadListenerTls, TlsFilesError } from './broker-tls-files.js';
+import { daemonise, isDaemonChild, reportFailure, reportReady } from './daemon.js';
+import { CliError } from './errors.js';
+import { dropPrivileges } from './privileges.js';
+import { mqxVersion } from './version.js';
+
+export interface ConfigRunOptions {
+  /** null: Mosquitto's default configuration (for -d without -c). */
+  configFile: string | null;
+  verbose: boolean;
+  ports: number[];
+  daemon: boolean;
+}
+
+export interface PreparedBroker {
+  config: BrokerConfig;
+  options: BrokerOptions;
+  security: SecurityLoad;
+  /** `file:line: warning` lines, for the log (or --test-config's output). */
+  warnings: string[];
+}
+
+/**
+ * Everything that can be checked without binding a socket, with every error collected:
+ * the config (and include_dir), what the broker cannot apply, password and ACL files, TLS files.
+ */
+export function prepareBroker(file: string | null, verbose: boolean, ports: number[]): PreparedBroker {
+  const loaded = file === null ? resolveConfig(parseConfigText('', 'default config'), { verbose, ports }) : loadConfigFile(file, { verbose, ports });
+  const errors = loaded.errors.map(formatIssue);
+  const warnings = loaded.warnings.map((issue) => formatIssue({ ...issue, message: `warning: ${issue.message}` }));
+  const config = loaded.config;
+  const mapping = toBrokerOptions(config);
+  errors.push(...mapping.issues.map(formatIssue));
+  const security = loadSecurity(config);
+  errors.push(...security.errors);
+  warnings.push(...security.warnings.map((line) => line.replace(/^([^:]+:\d+: )/, '$1warning: ')));
+  const names = listenerNames(config.listeners);
+  const listeners = (mapping.options.listeners ?? []).map((listener, index) => {
+    const source = config.listeners[index];
+    const withName: ListenerOptions = { ...listener, name: names[index] };
+    if (source === undefined) return withName;
+    try {
+      const tls = loadListenerTls(source);
+      if (tls !== null) withName.tls = tls;
+    } catch (error) {
+      if (error instanceof TlsFilesError) errors.push(...error.problems);
+      else throw error;
+    }
+    return withName;
+  });
+  if (errors.length > 0) throw new CliError(errors.join('\n'), 1);
+  return { config, options: { ...mapping.options, listeners }, security, warnings };
+}
+
+/** `--test-config`: every problem, exit 1; otherwise the warnings and a last line saying it is valid. */
+export function testConfig(file: string, stdout: Writable, stderr: Writable): void {
+  const prepared = prepareBroker(file, false, []);
+  for (const warning of prepared.warnings) stderr.write(`${warning}\n`);
+  stdout.write(`${file}: configuration OK (${prepared.config.listeners.length} listener${prepared.config.listeners.length === 1 ? '' : 's'})\n`);
+}
+
+function bindError(error: unknown, listeners: readonly ListenerOptions[]): CliError {
+  const err = error as NodeJS.ErrnoException & { port?: number; address?: string };
+  const where = err.path ?? (err.port !== undefined ? `port ${err.port}` : listeners.map((l) => l.path ?? `port ${l.port}`).join(', '));
+  if (err.code === 'EADDRINUSE') return new CliError(`Error: Address already in use (${where}).`, 1);
+  if (err.code === 'EACCES') return new CliError(`Error: Permission denied opening ${where}.`, 1);
+  if (err.code === 'EADDRNOTAVAIL') return new CliError(`Error: Cannot assign requested address ${err.address ?? ''} (${where}).`, 1);
+  return new CliError(`Error: ${err.message}`, 1);
+}
+
+async function listenAll(options: BrokerOptions, local: boolean): Promise<Broker> {
+  const broker = createBroker(options);
+  try {
+    await broker.listen();
+    return broker;
+  } catch (error) {
+    await broker.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    // Local only mode on a machine without IPv6 loopback: 127.0.0.1 alone, as Mosquitto does.
+    if (local && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) {
+      const ipv4 = createBroker({ ...options, listeners: (options.listeners ?? []).filter((listener) => listener.host !== '::1') });
+      try {
+        await ipv4.listen();
+        return ipv4;
+      } catch (retryError) {
+        await ipv4.close();
+        throw bindError(retryError, options.listeners ?? []);
+      }
+    }
+    throw bindError(error, options.listeners ?? []);
+  }
+}
+
+/** The SIGUSR1 summary: one log line with the broker's state. */
+export function stateSummary(broker: Broker): string {
+  const m = broker.metrics;
+  return `State: ${m.clientsConnected} clients connected (${m.sockets} sockets, ${m.clientsMaximum} at most), `
+    + `${broker.sessions.size} sessions, ${broker.router.count} subscriptions, ${broker.retained.size} retained messages, `
+    + `${m.publishReceived} messages received, ${m.publishSent} sent, ${m.dropped} dropped, up ${Math.floor((Date.now() - m.startedAt) / 1000)} s.`;
+}
+
+/** Runs the broker from a config until `stop` resolves; with -d returns once the daemon is up. */
+export async function runBrokerFromConfig(run: ConfigRunOptions, stdout: Writable, stderr: Writable, stop: Promise<unknown>): Promise<void> {
+  if (run.daemon && !isDaemonChild()) {
+    // Check in the foreground first, so errors reach the terminal with the right exit status.
+    prepareBroker(run.configFile, run.verbose, run.ports);
+    await daemonise();
+    return;
+  }
+  try {
+    await serve(run, stdout, stderr, stop);
+  } catch (error) {
+    reportFailure(error instanceof Error ? error.message : String(error));
+    throw error;
+  }
+}
+
+async function serve(run: ConfigRunOptions, stdout: Writable, stderr: Writable, stop: Promise<unknown>): Promise<void> {
+  const version = mqxVersion();
+  const prepared = prepareBroker(run.configFile, run.verbose, run.ports);
+  const { config } = prepared;
+  const log = new BrokerLog(config, stdout, stderr);
+  log.log('information', `mqx version ${version} starting`);
+  log.log('information', run.configFile === null ? 'Using default config.' : `Config loaded from ${run.configFile}.`);
+  for (const warning of prepared.warnings) log.log('warning', warning);
+  if (config.local_only) {
+    log.log('information', 'Starting in local only mode. Connections will only be possible from clients running on this machine.');
+    log.log('information', 'Create a configuration file which defines a listener to allow remote access.');
+  }
+  const files = new SecurityFiles(config, prepared.security.state!);
+  const wanted = needsHooks(files.current());
+  const hooks = securityHooks(() => files.current());
+  const options: BrokerOptions = {
+    ...prepared.options,
+    logger: log,
+    version,
+    ...(wanted.authenticate || prepared.options.listeners?.some((l) => l.tls?.use_identity_as_username || l.tls?.use_subject_as_username) ? { authenticate: hooks.authenticate } : {}),
+    ...(wanted.authorize ? { authorize: hooks.authorize } : {}),
+  };
+  if (config.pid_file !== null) {
+    try {
+      writeFileSync(config.pid_file, `${process.pid}\n`);
+    } catch (error) {
+      log.close();
+      throw new CliError(`Error: Unable to write pid file ${config.pid_file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, 1);
+    }
+  }
+  let broker: Broker | null = null;
+  try {
+    broker = await listenAll(options, config.local_only);
+    const running = broker;
+    log.attachBroker((topic, payload) => running.publish(topic, payload));
+    dropPrivileges(config.user, log);
+  } catch (error) {
+    await broker?.close();
+    removePidFile(config.pid_file);
+    log.close();
+    throw error;
+  }
+  log.log('information', `mqx version ${version} running`);
+  reportReady();
+  if (isDaemonChild()) log.detachConsole();
+  const onHup = () => {
+    log.openFile();
+    log.log('notice', 'Reloading config.');
+    const reloaded = files.reload();
+    if (reloaded.state === null) {
+      for (const error of reloaded.errors) log.log('error', `Error: reload refused, keeping the previous password and ACL files: ${error}`);
+    } else {
+      for (const warning of reloaded.warnings) log.log('warning', warning);
+      log.log('notice', reloaded.files.length > 0 ? `Reloaded ${reloaded.files.join(', ')}.` : 'No password or ACL file to reload.');
+    }
+  };
+  const running = broker;
+  const onUsr1 = () => log.log('notice', stateSummary(running));
+  process.on('SIGHUP', onHup);
+  process.on('SIGUSR1', onUsr1);
+  try {
+    await stop;
+  } finally {
+    process.off('SIGHUP', onHup);
+    process.off('SIGUSR1', onUsr1);
+    log.log('information', `mqx version ${version} terminating`);
+    await running.close();
+    removePidFile(config.pid_file);
+    log.close();
+  }
+}
+
+function removePidFile(path: string | null): void {
+  if (path === null) return;
+  try { unlinkSync(path); } catch { /* already gone, or no longer ours to remove after dropping privileges */ }
+}
