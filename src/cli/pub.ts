@@ -168,7 +168,10 @@ export async function runPub(opts: PubOptions, out: Output, stdin: Readable = pr
     import('../client/connect.js'), import('../client/publisher.js'), import('../client/properties.js'),
   ]);
   const where = connection.transport === 'unix' ? connection.unixPath! : `${connection.host}:${connection.port}`;
-  const spinner = await startSpinner(out, `Connecting to ${where}`);
+  // ora 9 loops forever clearing "Infinity" lines on a terminal that reports 0 columns (script(1),
+  // some docker exec -t sessions), so only spin where the width is known.
+  const columns = (out.stderr as { columns?: number }).columns ?? 0;
+  const spinner = columns > 0 ? await startSpinner(out, `Connecting to ${where}`) : { stop() {} };
   let session;
   try {
     session = await connectClient(connection, { stdout: out.stdout });
