@@ -9,7 +9,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { freePort } from '../helpers/peers.js';
+import { freePort, havePeers } from '../helpers/peers.js';
+import { makeCertificates } from '../helpers/tls-certs.js';
 import { repoRoot, runMqx, spawnMqx, waitForOutput } from '../helpers/process.js';
 import { startMqxBroker, tempDir } from '../helpers/mqx-broker.js';
 
@@ -104,7 +105,15 @@ test('bad input stops start-up with one line and exit 1: port in use, missing fi
   const missing = await runMqx(['broker', '-c', join(dir, 'acl.conf')]);
   assert.equal(missing.code, 1);
   assert.equal(missing.stderr.trim(), `${join(dir, 'acl.conf')}:2: cannot read ACL file ${dir}/missing.acl: no such file`);
-  writeFileSync(join(dir, 'missing.conf'), '');
+  if (havePeers(t, 'openssl')) {
+    const certs = makeCertificates();
+    t.after(() => certs.remove());
+    const conf = join(dir, 'tls.conf');
+    writeFileSync(conf, `listener ${busy + 2} 127.0.0.1\ncertfile ${certs.serverCert}\nkeyfile ${certs.otherKey}\n`);
+    const mismatch = await runMqx(['broker', '-c', conf]);
+    assert.equal(mismatch.code, 1);
+    assert.equal(mismatch.stderr.trim(), `${conf}:3: keyfile ${certs.otherKey} does not match certfile ${certs.serverCert}`);
+  }
   const noConfig = await runMqx(['broker', '-c', join(dir, 'nope.conf')]);
   assert.equal(noConfig.code, 1);
   assert.match(noConfig.stderr, /nope\.conf/);
