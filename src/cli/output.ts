@@ -53,7 +53,9 @@ const noSpinner: Spinner = { succeed() {}, fail() {}, stop() {} };
 
 /** A spinner on stderr while something slow happens; a no-op off a terminal. */
 export async function startSpinner(out: Output, text: string): Promise<Spinner> {
-  if (!out.interactive) return noSpinner;
+  // ora redraws forever on a terminal that reports no width (e.g. the pty of script(1)).
+  const columns = (out.stderr as NodeJS.WriteStream).columns;
+  if (!out.interactive || !columns) return noSpinner;
   const { default: ora } = await import('ora');
   const spinner = ora({ text, stream: out.stderr as NodeJS.WriteStream, discardStdin: false }).start();
   return {
