@@ -197,5 +197,5 @@ test('mqx broker on a port in use fails with one line', async () => {
 test('mqx broker --help shows usage', async () => {
   const result = await runMqx(['broker', '--help']);
   assert.equal(result.code, 0);
-  assert.match(result.stdout.toString(), /Usage: mqx broker \[-p port\]\.\.\. \[-v\]/);
+  assert.match(result.stdout.toString(), /Usage: mqx broker \[-c config_file\] \[-d\] \[-p port\]\.\.\. \[-v\]/);
 });
