@@ -167,6 +167,20 @@ test('bad input: same exit status and first stderr line as mosquitto_pub', async
   });
 });
 
+test('connection flags reach the broker: -I, -k, -c, -V, -u, -A, --nodelay, -x', async (t) => {
+  if (!havePeers(t, 'mosquitto', 'mosquitto_sub', 'mosquitto_pub')) return;
+  const logged = (pattern: RegExp) => waitForOutput(broker!.process.stderr!, pattern, 15000);
+  const child = spawnMqx(['pub', '-p', String(broker!.port), '-I', 'prefix-', '-k', '30', '-V', '31', '-u', 'someone',
+    '-A', '127.0.0.1', '--nodelay', '-t', 'flags', '-m', 'x']);
+  const seen = logged(new RegExp(`as prefix-${child.pid} \\(p1, c1, k30, u'someone'\\)`));
+  assert.equal((await collect(child, 20000)).code, 0);
+  await seen;
+  const persistent = logged(/as keep-me \(p5, c0, k60\)/);
+  const result = await pub(['-i', 'keep-me', '-c', '-x', '60', '-V', '5', '-q', '1', '-t', 'flags', '-m', 'x']);
+  assert.equal(result.code, 0, result.stderr);
+  await persistent;
+});
+
 test('$XDG_CONFIG_HOME/mqx_pub supplies defaults; the command line wins', async (t) => {
   if (!havePeers(t, 'mosquitto', 'mosquitto_sub', 'mosquitto_pub')) return;
   const config = join(dir, 'xdg');
