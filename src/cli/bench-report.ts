@@ -45,7 +45,8 @@ function latencyRow(label: string, summary: LatencySummary): string[] {
 export function summaryRows(result: BenchResult): string[][] {
   const rows: string[][] = [];
   const what = result.mode === 'scenario' ? `scenario ${result.scenario}` : result.mode;
-  rows.push(['run', `${what} against ${result.target}, ${n(result.duration_s)} s${result.mode === 'conn' ? '' : `, QoS ${result.qos}, ${n(result.size)} B`}`]);
+  const shape = result.mode === 'conn' ? '' : result.mode === 'sub' ? `, QoS ${result.qos}` : `, QoS ${result.qos}, ${n(result.size)} B`;
+  rows.push(['run', `${what} against ${result.target}, ${result.duration_s.toFixed(1)} s${shape}`]);
   if (result.mode === 'conn') {
     const c = result.connections;
     rows.push(['connections', `${n(c.succeeded)} of ${n(c.attempted)} (${n(c.failed)} failed), ${n(c.per_s)}/s`]);
