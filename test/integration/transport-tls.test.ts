@@ -98,17 +98,27 @@ test('TLS use_subject_as_username: the subject in RFC 2253 form, as openssl prin
   assert.equal(c.clientSubject, 'CN=alice,O=mqx tests,C=GB');
 });
 
-test('TLS optional client certificate: clients with or without one connect; only a verified one gives an identity', async (t) => {
+test('TLS optional client certificate: the handshake passes with or without one; only a verified one gives an identity', async (t) => {
   const c = certificates(t);
   if (!c) return;
   const { port, infos } = await serveTls(t, serverTls(c, { ca: [c.read(c.caCert)], use_identity_as_username: true }));
   const ca = c.read(c.caCert);
-  await client(t, port, { ca, clientId: 'without' });
+  // TLS accepts them, then CONNECT is refused as Mosquitto does: no identity, "bad user name or password".
+  await assert.rejects(client(t, port, { ca, clientId: 'without' }), /Bad username or password/);
   assert.equal(infos.at(-1)?.certificateUsername, null);
-  await client(t, port, { ca, clientId: 'stranger', cert: c.read(c.strangerCert), key: c.read(c.strangerKey) });
+  await assert.rejects(client(t, port, { ca, clientId: 'stranger', cert: c.read(c.strangerCert), key: c.read(c.strangerKey) }), /Bad username or password/);
   assert.equal(infos.at(-1)?.certificateUsername, null);
   await client(t, port, { ca, clientId: 'with', cert: c.read(c.clientCert), key: c.read(c.clientKey) });
   assert.equal(infos.at(-1)?.certificateUsername, 'alice');
+});
+
+test('TLS with a CA but without require_certificate: clients without a certificate connect as usual', async (t) => {
+  const c = certificates(t);
+  if (!c) return;
+  const { port, infos } = await serveTls(t, serverTls(c, { ca: [c.read(c.caCert)] }));
+  const plain = await client(t, port, { ca: c.read(c.caCert), clientId: 'no-cert' });
+  assert.equal(plain.connected, true);
+  assert.equal(infos.at(-1)?.certificateUsername, undefined);
 });
 
 test('TLS tls_version tlsv1.3: a TLS 1.2-only client is refused, a TLS 1.3 one connects', async (t) => {
