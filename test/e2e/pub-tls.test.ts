@@ -73,8 +73,14 @@ test('--cafile verifies the broker certificate; --capath and --insecure work too
 
 test('a wrong CA or TLS to a plain port fails as mosquitto_pub does (exit 8); plain to TLS is exit 7', async (t) => {
   if (!ready(t)) return;
+  // A certificate from an unknown CA: mosquitto_pub 2.0.11 itself answers either way, depending on
+  // whether the handshake fails inside its connect call (exit 1) or in its loop (exit 8).
+  const wrongCa = ['-p', String(tlsPort), '--cafile', join(dir, 'other.crt'), '-t', 't', '-m', 'x'];
+  const [oursCa, theirsCa] = await Promise.all([runMqx(['pub', ...wrongCa]), run(peerPath('mosquitto_pub')!, wrongCa)]);
+  const mosquittoOutcomes = ['8 Error: A TLS error occurred.\n', '1 Unable to connect (A TLS error occurred.).\n'];
+  assert.ok(mosquittoOutcomes.includes(`${theirsCa.code} ${theirsCa.stderr}`), `mosquitto_pub: ${theirsCa.code} ${theirsCa.stderr}`);
+  assert.equal(`${oursCa.code} ${oursCa.stderr}`, mosquittoOutcomes[0]);
   const cases = [
-    ['-p', String(tlsPort), '--cafile', join(dir, 'other.crt'), '-t', 't', '-m', 'x'],
     ['-p', String(broker!.port), '--cafile', join(dir, 'ca.crt'), '-t', 't', '-m', 'x'],
     ['-p', String(tlsPort), '-t', 't', '-m', 'x'],
   ];
