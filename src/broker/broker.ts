@@ -70,6 +70,8 @@ export class Broker extends EventEmitter {
   /** The on-disk store with `persistence: true`; null keeps everything in memory. */
   readonly persistence: Persistence | null = null;
   private transports: Transport[] = [];
+  /** Listeners with their own max_connections: the limit and how many connections they hold. */
+  private readonly listenerLimits = new Map<string, { limit: number; count: number }>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly sys: SysPublisher;
   private closing = false;
@@ -114,6 +116,9 @@ export class Broker extends EventEmitter {
     const onClientError = (message: string, remoteAddress: string) => {
       this.logger.log('notice', `Client connection from ${remoteAddress} failed: ${message}.`);
     };
+    // The name each transport gives its streams (StreamInfo.listener), for the per-listener limit.
+    const name = listener.name ?? listener.path ?? String(listener.port);
+    if (listener.max_connections !== undefined && listener.max_connections >= 0) this.listenerLimits.set(name, { limit: listener.max_connections, count: 0 });
     if (listener.path !== undefined) return listenUnix({ path: listener.path, name: listener.name }, accept);
     const common = { port: listener.port, host: listener.host, name: listener.name, onClientError };
     if (listener.protocol === 'websockets') return listenWebSockets({ ...common, tls: listener.tls }, accept);
@@ -134,6 +139,15 @@ export class Broker extends EventEmitter {
       this.logger.log('notice', `Client connection from ${remoteAddress} denied: max_connections exceeded.`);
       stream.destroy();
       return;
+    }
+    const own = info.listener === undefined ? undefined : this.listenerLimits.get(info.listener);
+    if (own !== undefined) {
+      if (own.count >= own.limit) {
+        this.logger.log('notice', `Client connection from ${remoteAddress} denied: max_connections exceeded.`);
+        stream.destroy();
+        return;
+      }
+      own.count++;
     }
     this.startTimers();
     const connection = new Connection(this, stream, remoteAddress, info.listener ?? '');
@@ -189,6 +203,8 @@ export class Broker extends EventEmitter {
   connectionClosed(connection: Connection, wasConnected: boolean, reason: MqttError | null): void {
     this.connections.delete(connection);
     this.metrics.sockets--;
+    const own = this.listenerLimits.get(connection.listener);
+    if (own !== undefined) own.count--;
     if (!wasConnected) return;
     this.metrics.clientsConnected--;
     const session = connection.session!;

@@ -18,6 +18,8 @@ export interface ListenerOptions {
   tls?: ListenerTlsOptions;
   /** A unix socket path instead of a TCP port (`listener 0 /path`). */
   path?: string;
+  /** Mosquitto's per-listener max_connections: clients on this listener at once; -1 = no limit. */
+  max_connections?: number;
 }
 
 export interface BrokerOptions {
@@ -133,7 +135,10 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedBrokerOptio
   checkInteger('connect_timeout', resolved.connect_timeout, 1, 3600);
   checkInteger('max_qos', resolved.max_qos, 0, 2);
   checkInteger('autosave_interval', resolved.autosave_interval, 0, 0x7fffffff);
-  for (const listener of resolved.listeners) checkInteger('listener port', listener.port, 0, 65535);
+  for (const listener of resolved.listeners) {
+    checkInteger('listener port', listener.port, 0, 65535);
+    if (listener.max_connections !== undefined) checkInteger('listener max_connections', listener.max_connections, -1, Number.MAX_SAFE_INTEGER);
+  }
   resolved.listeners = resolved.listeners.map((listener) => ({ ...listener }));
   return resolved;
 }
