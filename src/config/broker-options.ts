@@ -34,19 +34,15 @@ const unsupportedGlobals: Array<[keyof BrokerConfig & keyof typeof globalDefault
  * Per-listener options the broker takes once for all listeners: fine while every listener
  * agrees, refused when they differ.
  */
-function sameForAll<K extends 'max_connections' | 'max_qos' | 'max_topic_alias'>(
+function sameForAll<K extends 'max_qos' | 'max_topic_alias'>(
   config: BrokerConfig, key: K, issues: ConfigIssue[],
 ): ListenerConfig[K] {
   const values = new Set(config.listeners.map((listener) => listener[key]));
-  // max_connections counts per listener in Mosquitto but once for the whole broker here.
-  const summed = key === 'max_connections' && config.listeners.length > 1 && !values.has(-1 as never);
-  if (values.size > 1 || summed) {
+  if (values.size > 1) {
     const where = config.listeners.find((listener) => listener[key] !== listenerDefaults[key]);
     issues.push({
       ...(where?.origins[key] ?? where?.origin ?? mainFile(config)),
-      message: summed
-        ? 'max_connections on a config with several listeners is not supported by the broker yet (its limit covers all listeners together)'
-        : `different ${key} values on different listeners are not supported by the broker yet; use one value for all listeners`,
+      message: `different ${key} values on different listeners are not supported by the broker yet; use one value for all listeners`,
     });
   }
   return config.listeners[0]?.[key] ?? listenerDefaults[key];
@@ -85,11 +81,17 @@ function toListener(listener: ListenerConfig, issues: ConfigIssue[]): ListenerOp
   if (listener.unix_socket_path !== null) {
     if (listener.protocol === 'websockets') issues.push({ ...at('protocol'), message: 'websockets on a unix socket listener is not supported; use protocol mqtt' });
     if (listener.certfile !== null) issues.push({ ...at('certfile'), message: 'TLS on a unix socket listener is not supported' });
-    return { port: 0, path: listener.unix_socket_path };
+    return withLimit({ port: 0, path: listener.unix_socket_path }, listener);
   }
   const options: ListenerOptions = { port: listener.port };
   if (listener.bind_address !== null) options.host = listener.bind_address;
   if (listener.protocol === 'websockets') options.protocol = 'websockets';
+  return withLimit(options, listener);
+}
+
+/** Mosquitto's max_connections counts per listener, and so does the broker's listener option. */
+function withLimit(options: ListenerOptions, listener: ListenerConfig): ListenerOptions {
+  if (listener.max_connections !== -1) options.max_connections = listener.max_connections;
   return options;
 }
 
@@ -110,7 +112,6 @@ export function toBrokerOptions(config: BrokerConfig): BrokerOptionsMapping {
     message_size_limit: config.message_size_limit,
     max_packet_size: config.max_packet_size,
     max_keepalive: config.max_keepalive,
-    max_connections: sameForAll(config, 'max_connections', issues),
     max_qos: sameForAll(config, 'max_qos', issues),
     max_topic_alias: sameForAll(config, 'max_topic_alias', issues),
     allow_zero_length_clientid: securityValue(config, 'allow_zero_length_clientid', issues),

@@ -149,3 +149,18 @@ test('user: a broker started as root drops to the configured user; an unknown us
   const uid = readFileSync(`/proc/${broker.child.pid}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)?.[1];
   assert.notEqual(uid, '0');
 });
+
+test('max_connections counts per listener, as in Mosquitto', async (t) => {
+  const second = await freePort();
+  const broker = await startMqxBroker(t, `listener PORT 127.0.0.1\nmax_connections 1\nallow_anonymous true\nlistener ${second} 127.0.0.1\n`);
+  const first = await client(t, broker.port, { clientId: 'first' });
+  assert.equal(first.connected, true);
+  await assert.rejects(client(t, broker.port, { clientId: 'over-the-limit', connectTimeout: 3000 }));
+  await broker.waitForLog(/denied: max_connections exceeded/);
+  const other = await client(t, second, { clientId: 'other-listener' });
+  assert.equal(other.connected, true);
+  await first.endAsync();
+  await broker.waitForLog(/Client first disconnected/);
+  const again = await client(t, broker.port, { clientId: 'after' });
+  assert.equal(again.connected, true);
+});

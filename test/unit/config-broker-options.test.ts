@@ -59,15 +59,15 @@ test('what the broker cannot apply yet is reported at its line, never dropped', 
     ['listener 1883\nmax_inflight_bytes 100\n', 'test.conf:2: max_inflight_bytes is not supported by the broker yet'],
     ['listener 1883\nset_tcp_nodelay true\n', 'test.conf:2: set_tcp_nodelay is not supported by the broker yet'],
     ['listener 1883\nlistener 1884\nmax_qos 1\n', 'test.conf:3: different max_qos values on different listeners are not supported by the broker yet; use one value for all listeners'],
-    ['listener 1883\nmax_connections 5\nlistener 1884\nmax_connections 5\n', 'test.conf:2: max_connections on a config with several listeners is not supported by the broker yet (its limit covers all listeners together)'],
     ['per_listener_settings true\nlistener 1883\nauto_id_prefix a-\nlistener 1884\n', 'test.conf:3: a per-listener auto_id_prefix is not supported by the broker yet; set it once for all listeners'],
   ];
   for (const [text, expected] of cases) {
     assert.deepEqual(map(text).issues.map(formatIssue).slice(0, 1), [expected], text);
   }
-  // One listener with max_connections is exactly Mosquitto's meaning.
-  assert.deepEqual(map('listener 1883\nmax_connections 5\n').issues, []);
-  assert.equal(map('listener 1883\nmax_connections 5\n').options.max_connections, 5);
+  // max_connections is per listener, as in Mosquitto.
+  const limited = map('listener 1883\nmax_connections 5\nlistener 1884\n');
+  assert.deepEqual(limited.issues, []);
+  assert.deepEqual(limited.options.listeners?.map((listener) => listener.max_connections), [5, undefined]);
 });
 
 test('listeners map to their transports: unix path, websockets, TLS (certificates read by the CLI)', () => {
