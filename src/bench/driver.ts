@@ -12,6 +12,12 @@ export interface DriverSettings {
   measureStartMs: number;
   /** Epoch ms when sending stops (Infinity: only limits stop it). */
   endMs: number;
+  /**
+   * Full speed only: at most `limit` deliveries on their way to subscribers (sent x fan-out minus
+   * received), so a broker is measured at the rate it sustains, not by how much it drops from
+   * overflowing queues. `delivered()` counts every delivery received, warm-up included.
+   */
+  gate?: { limit: number; delivered: () => number };
 }
 
 /** Bytes queued on a socket above which a QoS 0 publisher waits for 'drain'. */
@@ -29,6 +35,9 @@ export class LoadDriver {
   private endTimer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
   private readonly batch: number;
+  /** Deliveries the sends so far will cause (sent x matching subscribers), for the gate. */
+  private deliveriesSent = 0;
+  private readonly paused = new Set<Publisher>();
 
   constructor(private readonly publishers: Publisher[], private readonly settings: DriverSettings) {
     this.done = new Promise((resolve) => { this.resolveDone = resolve; });
@@ -64,6 +73,29 @@ export class LoadDriver {
     return this.finished;
   }
 
+  /** Messages this publisher may send before the end-to-end gate closes (Infinity without a gate). */
+  private room(publisher: Publisher): number {
+    const gate = this.settings.gate;
+    if (gate === undefined || publisher.fanout === 0) return Infinity;
+    const inTransit = this.deliveriesSent - gate.delivered();
+    return Math.floor((gate.limit - inTransit) / publisher.fanout);
+  }
+
+  private send(publisher: Publisher, count: number, now: number, intendedMs: number, warmup: boolean): void {
+    publisher.sendBatch(count, now, intendedMs, this.settings.intervalMs, warmup);
+    this.deliveriesSent += count * publisher.fanout;
+  }
+
+  /** Deliveries arrived at a subscriber: the gate may have opened again. */
+  wake(): void {
+    if (this.finished || this.settings.gate === undefined || this.settings.intervalMs > 0) return;
+    if (this.settings.qos === 0) return this.scheduleTurn();
+    if (this.paused.size === 0) return;
+    const waiting = [...this.paused];
+    this.paused.clear();
+    for (const publisher of waiting) this.pump(publisher);
+  }
+
   /** Ack-clocked sending at QoS 1/2 full speed: called after each input chunk of a publisher. */
   pump(publisher: Publisher): void {
     if (this.finished || this.settings.intervalMs > 0 || this.settings.qos === 0 || publisher.done) return;
@@ -72,7 +104,12 @@ export class LoadDriver {
     const warmup = now < this.settings.measureStartMs;
     let count = this.settings.inflight - publisher.client.inflight;
     if (!warmup) count = Math.min(count, publisher.remaining);
-    if (count > 0 && publisher.client.isOpen) publisher.sendBatch(count, now, now, 0, warmup);
+    const room = this.room(publisher);
+    if (room < count) {
+      count = room;
+      this.paused.add(publisher);
+    }
+    if (count > 0 && publisher.client.isOpen) this.send(publisher, count, now, now, warmup);
     if (!warmup && publisher.remaining <= 0) this.retire(publisher);
   }
 
@@ -92,7 +129,7 @@ export class LoadDriver {
       if (qos > 0) count = Math.min(count, inflight - publisher.client.inflight);
       else if (publisher.client.socket.writableLength > RATE_BACKLOG_BYTES) count = 0;
       if (count > 0) {
-        publisher.sendBatch(count, now, publisher.scheduleStartMs + publisher.scheduled * intervalMs, intervalMs, warmup);
+        this.send(publisher, count, now, publisher.scheduleStartMs + publisher.scheduled * intervalMs, warmup);
         publisher.scheduled += count;
       }
       if (!warmup && publisher.remaining <= 0) this.retire(publisher);
@@ -116,14 +153,15 @@ export class LoadDriver {
     for (const publisher of this.publishers) {
       if (publisher.done || !publisher.client.isOpen) continue;
       if (publisher.client.socket.writableLength >= HIGH_WATER_BYTES) continue;
-      const count = warmup ? this.batch : Math.min(this.batch, publisher.remaining);
+      let count = warmup ? this.batch : Math.min(this.batch, publisher.remaining);
+      count = Math.min(count, this.room(publisher));
       if (count > 0) {
-        publisher.sendBatch(count, now, now, 0, warmup);
+        this.send(publisher, count, now, now, warmup);
         wrote = true;
       }
       if (!warmup && publisher.remaining <= 0) this.retire(publisher);
     }
-    // Every socket full: the 'drain' listeners start the next turn.
+    // Every socket full or the gate closed: 'drain' or wake() starts the next turn.
     if (wrote) this.scheduleTurn();
   }
 

@@ -17,6 +17,8 @@ export class Publisher {
   scheduled = 0;
   scheduleStartMs = 0;
   done = false;
+  /** Subscribers that receive this publisher's messages (scenario mode; 0 when unknown). */
+  fanout = 0;
   private readonly template: Buffer;
   private readonly idOffset: number;
   private readonly payloadOffset: number;

@@ -54,6 +54,8 @@ class RunState {
   aborted: string | null = null;
   measureStartMs = Infinity;
   lastReceiveMs = 0;
+  /** Every delivery with an mqx header, warm-up included: what the end-to-end gate counts. */
+  deliveredAll = 0;
   connectedCount = 0;
   connectAttempts = 0;
   connectFirstMs = 0;
@@ -76,6 +78,7 @@ class RunState {
         this.lastReceiveMs = receivedMs;
         return;
       }
+      this.deliveredAll++;
       if ((buffer[start + 3]! & FLAG_WARMUP) !== 0) return;
       subscriber.received++;
       this.lastReceiveMs = receivedMs;
@@ -95,7 +98,9 @@ class RunState {
       if (this.plan.mode === 'pub') this.latency.record(receivedMs, client.sentAt[id]!, client.intendedAt[id]!);
     },
     afterInput: (client) => {
-      if (this.driver !== null && client.owner instanceof Publisher) this.driver.pump(client.owner);
+      if (this.driver === null) return;
+      if (client.owner instanceof Publisher) this.driver.pump(client.owner);
+      else this.driver.wake();
     },
     closed: (_client, error) => {
       if (error === undefined || this.stopping) return;
@@ -220,6 +225,7 @@ class RunState {
       if (this.errors.total > 0) return this.abort(`could not connect: ${this.errors.list()[0]!.reason}`);
       this.publishers.sort((a, b) => a.index - b.index);
       this.expectedPerPublisher = this.publishers.map((publisher) => subFilters.filter((filter) => topicMatchesFilter(filter, publisher.topic)).length);
+      this.publishers.forEach((publisher, i) => { publisher.fanout = this.expectedPerPublisher[i]!; });
     }
     if (this.aborted !== null) return;
 
@@ -228,7 +234,9 @@ class RunState {
     // Sends from warmupEnd on are measured: set it before the first batch leaves.
     this.measureStartMs = warmupEnd;
     if (plan.publishers > 0) {
-      this.driver = new LoadDriver(this.publishers, { intervalMs: plan.publishIntervalMs, qos: plan.qos, inflight: plan.inflight, measureStartMs: warmupEnd, endMs });
+      const gated = plan.mode === 'scenario' && plan.publishIntervalMs === 0 && plan.e2eWindow > 0 && this.subscribers.length > 0;
+      const gate = gated ? { limit: plan.e2eWindow * this.subscribers.length, delivered: () => this.deliveredAll } : undefined;
+      this.driver = new LoadDriver(this.publishers, { intervalMs: plan.publishIntervalMs, qos: plan.qos, inflight: plan.inflight, measureStartMs: warmupEnd, endMs, gate });
       this.driver.start();
     }
     if (plan.warmupS > 0) {

@@ -43,6 +43,8 @@ export interface BenchPlan {
   connectIntervalMs: number;
   /** QoS 1/2 messages in flight per publisher. */
   inflight: number;
+  /** Scenario at full speed: deliveries on their way per subscriber before publishers wait; 0 = no limit. */
+  e2eWindow: number;
   /** Messages per publisher in the measured phase (-L); Infinity = no limit. */
   limitPerPublisher: number;
   /** Messages in total (--count): publishers split it; sub mode stops after receiving it. */

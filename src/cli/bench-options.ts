@@ -33,6 +33,7 @@ export function withBenchOptions(yargs: Argv): Argv {
     .option('qos', { alias: 'q', type: 'string', group: GROUP_LOAD, describe: 'QoS of publishes and subscriptions (default 0; 1 for a scenario)' })
     .option('limit', { alias: 'L', type: 'string', group: GROUP_LOAD, describe: 'messages per publisher, then it stops (default: no limit)' })
     .option('inflight', { alias: 'F', type: 'string', group: GROUP_LOAD, describe: 'QoS 1/2 messages in flight per publisher (default 20)' })
+    .option('e2e-window', { type: 'string', group: GROUP_LOAD, describe: 'scenario at full speed: messages on their way to each subscriber before publishers wait; 0 = flood (default 20)' })
     .option('retain', { alias: 'r', type: 'boolean', group: GROUP_LOAD, describe: 'publish retained messages' })
     .option('start-number', { alias: 'n', type: 'string', group: GROUP_LOAD, describe: 'first client sequence number, %i (default 0)' })
     .option('prefix', { type: 'string', group: GROUP_LOAD, describe: 'client id prefix; ids are <prefix>_<pub|sub|conn>_<n> (default mqxbench_<random>)' })
@@ -84,6 +85,7 @@ export interface BenchSettings {
   size: number;
   limit: number;
   inflight: number;
+  e2eWindow: number;
   retain: boolean;
   startNumber: number;
   prefix: string;
@@ -193,6 +195,7 @@ export function benchSettingsFromArgv(argv: Record<string, unknown>, modeText: s
     size,
     limit: integer(argv, 'limit', '-L', 0, 0) || Infinity,
     inflight: integer(argv, 'inflight', '-F', 20, 1, 65535),
+    e2eWindow: integer(argv, 'e2e-window', '--e2e-window', 20, 0),
     retain: argv.retain === true,
     startNumber: integer(argv, 'start-number', '-n', 0, 0),
     prefix: last(argv.prefix) ?? randomPrefix(),

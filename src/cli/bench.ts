@@ -92,7 +92,7 @@ async function planFor(settings: BenchSettings, hosts: string[], port: number, t
     publishers, subscribers, connections: settings.clients, pubTopic, subTopic,
     qos: connection.qos, retain: settings.retain, size: settings.size,
     publishIntervalMs: settings.publishIntervalMs, connectIntervalMs: settings.connectIntervalMs,
-    inflight: settings.inflight, limitPerPublisher: settings.limit, count: settings.count,
+    inflight: settings.inflight, e2eWindow: settings.e2eWindow, limitPerPublisher: settings.limit, count: settings.count,
     durationS: settings.durationS, warmupS: settings.warmupS, connectTimeoutMs: settings.connectTimeoutMs,
     run: Math.floor(Math.random() * 0xfffff),
   };

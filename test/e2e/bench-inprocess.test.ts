@@ -28,7 +28,7 @@ function plan(port: number, overrides: Partial<BenchPlan>): BenchPlan {
     mode: 'scenario', target: `127.0.0.1:${port}`, open: () => net.connect({ host: '127.0.0.1', port }),
     version: 4, keepalive: 60, clean: true, clientPrefix: `t${process.pid}_${Math.floor(Math.random() * 1e6)}`, startNumber: 0,
     publishers: 1, subscribers: 1, connections: 1, pubTopic: 'bench/%i', subTopic: 'bench/%i',
-    qos: 1, retain: false, size: 64, publishIntervalMs: 0, connectIntervalMs: 0, inflight: 20,
+    qos: 1, retain: false, size: 64, publishIntervalMs: 0, connectIntervalMs: 0, inflight: 20, e2eWindow: 100,
     limitPerPublisher: Infinity, count: 0, durationS: 0, warmupS: 0, connectTimeoutMs: 5000, run: Math.floor(Math.random() * 0xfffff),
     ...overrides,
   };
@@ -166,4 +166,15 @@ test('over WebSockets (--ws): the same exact counts through a ws listener', asyn
   assert.equal(result.sent, 500);
   assert.equal(result.received, 500);
   assert.equal(result.lost, 0);
+});
+
+test('the end-to-end window holds a full-speed QoS 0 scenario to what the broker delivers: nothing lost', async (t) => {
+  const { port } = await startBroker(t);
+  const result = await runBench(scenario(port, 'fan-in', 4, { qos: 0, durationS: 1.2, e2eWindow: 20 }));
+  assert.equal(result.aborted, null);
+  assert.ok(result.sent > 0);
+  assert.equal(result.lost, 0);
+  assert.equal(result.received, result.sent);
+  assert.ok(result.samples.length >= 1);
+  for (const sample of result.samples) assert.ok(sample.inflight <= 20, `in transit ${sample.inflight} > 20`);
 });
