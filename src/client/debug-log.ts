@@ -75,10 +75,13 @@ export function receivedLines(packet: TracedPacket, id: string): string[] {
 /** Writes the trace of one connection; the client id changes when a v5 broker assigns one. */
 export class DebugLog {
   private id: string;
+  private closed = false;
 
   constructor(private readonly stdout: Writable, clientId: string, private readonly ids: SequentialMessageIds) {
     // libmosquitto prints a NULL id as "(null)"; mosquitto 2.0 clients send no id by default.
     this.id = clientId === '' ? '(null)' : clientId;
+    // A reader that went away (`mqx pub -d | head -1`, EPIPE) ends the trace, not the publish.
+    stdout.on('error', () => { this.closed = true; });
   }
 
   sent(packet: TracedPacket): void {
@@ -92,6 +95,6 @@ export class DebugLog {
   }
 
   private write(lines: string[]): void {
-    if (lines.length > 0) this.stdout.write(lines.join('\n') + '\n');
+    if (lines.length > 0 && !this.closed) this.stdout.write(lines.join('\n') + '\n');
   }
 }

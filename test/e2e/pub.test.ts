@@ -198,6 +198,17 @@ test('$XDG_CONFIG_HOME/mqx_pub supplies defaults; the command line wins', async 
   assert.match(bad.stderr, /mqx_pub: Unknown argument: bogus/);
 });
 
+test('-d into a reader that goes away (| head -1) still publishes and exits 0', async (t) => {
+  if (!havePeers(t, 'mosquitto', 'mosquitto_sub', 'mosquitto_pub')) return;
+  const received = await subscribe(['-t', 'epipe', '-C', '1', '-F', '%p']);
+  const child = spawnMqx(['pub', '-p', String(broker!.port), '-d', '-q', '2', '-t', 'epipe', '-m', 'still sent']);
+  child.stdout!.once('data', () => child.stdout!.destroy());
+  const result = await collect(child, 20000);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, '');
+  assert.deepEqual(lines(await received.result), ['still sent']);
+});
+
 test('an unknown flag is one line naming it, exit 1', async (t) => {
   if (!havePeers(t, 'mosquitto')) return;
   const result = await pub(['-t', 't', '-m', 'x', '--frobnicate']);
