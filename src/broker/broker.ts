@@ -120,7 +120,7 @@ export class Broker extends EventEmitter {
     const name = listener.name ?? listener.path ?? String(listener.port);
     if (listener.max_connections !== undefined && listener.max_connections >= 0) this.listenerLimits.set(name, { limit: listener.max_connections, count: 0 });
     if (listener.path !== undefined) return listenUnix({ path: listener.path, name: listener.name }, accept);
-    const common = { port: listener.port, host: listener.host, name: listener.name, onClientError };
+    const common = { port: listener.port, host: listener.host, name: listener.name, ipv6Only: listener.ipv6Only, onClientError };
     if (listener.protocol === 'websockets') return listenWebSockets({ ...common, tls: listener.tls }, accept);
     if (listener.tls !== undefined) return listenTls({ ...common, tls: listener.tls }, accept);
     return listenTcp(common, accept);

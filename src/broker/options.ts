@@ -20,6 +20,8 @@ export interface ListenerOptions {
   path?: string;
   /** Mosquitto's per-listener max_connections: clients on this listener at once; -1 = no limit. */
   max_connections?: number;
+  /** Accept IPv6 clients only (Mosquitto's socket_domain ipv6 with an IPv6 host). */
+  ipv6Only?: boolean;
 }
 
 export interface BrokerOptions {

@@ -10,6 +10,8 @@ export interface TcpListenOptions {
   host?: string;
   /** Listener name for per-listener settings; default the port. */
   name?: string;
+  /** IPv6 only, no IPv4-mapped clients (Mosquitto's socket_domain ipv6). */
+  ipv6Only?: boolean;
 }
 
 /** Listens; resolves once bound (port 0 = any free port) or rejects with the bind error. */
@@ -20,7 +22,7 @@ export function listenTcp(options: TcpListenOptions, accept: AcceptStream): Prom
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: options.port, host: options.host }, () => {
+    server.listen({ port: options.port, host: options.host, ipv6Only: options.ipv6Only === true }, () => {
       server.off('error', reject);
       server.on('error', () => {});
       const bound = server.address();

@@ -47,6 +47,8 @@ export interface TlsListenOptions {
   host?: string;
   /** Listener name for per-listener settings; default the port. */
   name?: string;
+  /** IPv6 only, no IPv4-mapped clients (Mosquitto's socket_domain ipv6). */
+  ipv6Only?: boolean;
   tls: ListenerTlsOptions;
   /** Called for a failed handshake (bad certificate, wrong version), for the log. */
   onClientError?: (message: string, remoteAddress: string) => void;
@@ -142,7 +144,7 @@ export function listenTls(options: TlsListenOptions, accept: AcceptStream): Prom
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: options.port, host: options.host }, () => {
+    server.listen({ port: options.port, host: options.host, ipv6Only: options.ipv6Only === true }, () => {
       server.off('error', reject);
       server.on('error', () => {});
       resolve({

@@ -23,6 +23,8 @@ export interface WsListenOptions {
   port: number;
   host?: string;
   name?: string;
+  /** IPv6 only, no IPv4-mapped clients (Mosquitto's socket_domain ipv6). */
+  ipv6Only?: boolean;
   /** Present for WebSockets over TLS (wss). */
   tls?: ListenerTlsOptions;
   onClientError?: (message: string, remoteAddress: string) => void;
@@ -125,7 +127,7 @@ export function listenWebSockets(options: WsListenOptions, accept: AcceptStream)
   }
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: options.port, host: options.host }, () => {
+    server.listen({ port: options.port, host: options.host, ipv6Only: options.ipv6Only === true }, () => {
       server.off('error', reject);
       server.on('error', () => {});
       const bound = server.address();
