@@ -17,7 +17,6 @@ export interface BrokerOptionsMapping {
  */
 const unsupportedListenerSettings: Array<[keyof ListenerSettings, string, string]> = [
   ['bind_interface', 'bind_interface', 'binding to an interface is not supported by the broker yet; use "listener PORT ADDRESS"'],
-  ['socket_domain', 'socket_domain', 'socket_domain is not supported by the broker yet; bind an IPv4 or IPv6 address instead'],
   ['mount_point', 'mount_point', 'mount_point is not supported by the broker yet'],
   ['use_username_as_clientid', 'use_username_as_clientid', 'use_username_as_clientid is not supported by the broker yet'],
 ];
@@ -85,6 +84,12 @@ function toListener(listener: ListenerConfig, issues: ConfigIssue[]): ListenerOp
   }
   const options: ListenerOptions = { port: listener.port };
   if (listener.bind_address !== null) options.host = listener.bind_address;
+  // socket_domain: one address family. Mosquitto's IPv6 sockets are IPV6_V6ONLY.
+  if (listener.socket_domain === 'ipv4' && listener.bind_address === null) options.host = '0.0.0.0';
+  if (listener.socket_domain === 'ipv6') {
+    if (listener.bind_address === null) options.host = '::';
+    options.ipv6Only = true;
+  }
   if (listener.protocol === 'websockets') options.protocol = 'websockets';
   return withLimit(options, listener);
 }

@@ -7,6 +7,7 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect as mqttConnect } from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
@@ -108,4 +109,21 @@ test('unix socket listener and per_listener_settings: anonymous on the socket on
   const local = await client(t, null, { protocol: 'mqtt', unixSocket: true, path, clientId: 'unix-anon' } as IClientOptions);
   assert.equal(local.connected, true);
   await assert.rejects(client(t, `mqtt://127.0.0.1:${broker.port}`, { clientId: 'tcp-anon' }), /Not authorized|not authorised/i);
+});
+
+// Loopback addresses only (tests bind nothing wider); that '::' gets IPV6_V6ONLY is a unit test.
+test('socket_domain: ipv4 and ipv6 listeners from the config serve their own family', async (t) => {
+  const ipv6 = await new Promise<boolean>((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+  });
+  if (!ipv6) { t.skip('no IPv6 loopback on this machine'); return; }
+  const v6Port = await freePort();
+  const broker = await startMqxBroker(t, `listener PORT 127.0.0.1\nsocket_domain ipv4\nallow_anonymous true\nlistener ${v6Port} ::1\nsocket_domain ipv6\nallow_anonymous true\n`);
+  const v4 = await client(t, `mqtt://127.0.0.1:${broker.port}`, { clientId: 'v4' });
+  assert.equal(v4.connected, true);
+  const v6 = await client(t, `mqtt://[::1]:${v6Port}`, { clientId: 'v6' });
+  assert.equal(v6.connected, true);
+  await assert.rejects(client(t, `mqtt://127.0.0.1:${v6Port}`, { clientId: 'v4-on-v6' }), /ECONNREFUSED/);
 });

@@ -78,4 +78,7 @@ test('listeners map to their transports: unix path, websockets, TLS (certificate
     { port: 9001, host: '127.0.0.1', protocol: 'websockets' },
     { port: 8883 },
   ]);
+  const domains = map('listener 1883\nsocket_domain ipv4\nlistener 1884\nsocket_domain ipv6\n');
+  assert.deepEqual(domains.issues, []);
+  assert.deepEqual(domains.options.listeners, [{ port: 1883, host: '0.0.0.0' }, { port: 1884, host: '::', ipv6Only: true }]);
 });
