@@ -64,6 +64,8 @@ export class Connection implements SessionLink {
   pending: Packet[] | null = null;
   private outChunks: Buffer[] = [];
   private outBytes = 0;
+  /** Something queued for the next flush must wait for the persistence group commit (an ack). */
+  private outDurable = false;
   private readonly decoder: Decoder;
   private readingPaused = false;
   private waitingDrain = false;
@@ -158,8 +160,9 @@ export class Connection implements SessionLink {
    * Queues bytes; everything written in one event-loop turn goes to the socket as ONE buffer
    * (a corked writev of thousands of 4-byte acks costs more than copying them together).
    */
-  write(bytes: Buffer): void {
+  write(bytes: Buffer, durable = true): void {
     if (this.state === 'closed') return;
+    if (durable) this.outDurable = true;
     if (this.outBytes === 0) process.nextTick(flush, this);
     this.outChunks.push(bytes);
     this.outBytes += bytes.length;
@@ -171,12 +174,14 @@ export class Connection implements SessionLink {
     const chunks = this.outChunks;
     if (chunks.length === 0) return;
     const total = this.outBytes;
+    const durable = this.outDurable;
     this.outChunks = [];
     this.outBytes = 0;
+    this.outDurable = false;
     if (this.stream.destroyed) return;
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
     // With persistence, acks wait until what they acknowledge is on disk (group commit).
-    if (this.broker.persistence?.hold(this.stream, bytes) === true) return;
+    if (this.broker.persistence?.hold(this.stream, bytes, durable) === true) return;
     this.stream.write(bytes);
   }
 
@@ -209,7 +214,9 @@ export class Connection implements SessionLink {
     }
     // [MQTT-3.1.2-24] never send a packet over the client's Maximum Packet Size
     if (this.maxPacketSizeOut > 0 && encoded.bytes.length > this.maxPacketSizeOut) return false;
-    this.write(patch ? patchPublish(encoded.bytes, encoded.packetIdOffset, out.packetId, false) : encoded.bytes);
+    // QoS 0/1 deliveries need not wait for the disk (a QoS 1 one lost in a crash comes again,
+    // as its publisher was not acknowledged yet); QoS 2 ones carry a packet id that must be kept.
+    this.write(patch ? patchPublish(encoded.bytes, encoded.packetIdOffset, out.packetId, false) : encoded.bytes, out.qos === 2);
     this.broker.metrics.publishSent++;
     return true;
   }

@@ -191,10 +191,14 @@ export class Persistence implements SessionJournal {
   }
 
   // --- holding acknowledgements until their ops are durable ---
-  /** Keeps `bytes` for `stream` until the ops gathered so far are on disk; false = write now. */
-  hold(stream: Duplex, bytes: Buffer): boolean {
+  /**
+   * Keeps `bytes` for `stream` until the ops gathered so far are on disk; false = write now.
+   * `durable` = they acknowledge something (or carry a QoS 2 packet id); others wait only
+   * behind earlier held bytes of the same stream, to keep the order.
+   */
+  hold(stream: Duplex, bytes: Buffer, durable: boolean): boolean {
     const held = this.held.get(stream);
-    if (held === undefined && !this.log.holding) return false;
+    if (held === undefined && (!durable || !this.log.holding)) return false;
     const entry = { batch: this.log.lastBatch, bytes };
     if (held === undefined) this.held.set(stream, { queue: [entry], end: false });
     else held.queue.push(entry);
