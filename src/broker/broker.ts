@@ -72,6 +72,8 @@ export class Broker extends EventEmitter {
   private transports: Transport[] = [];
   /** Listeners with their own max_connections: the limit and how many connections they hold. */
   private readonly listenerLimits = new Map<string, { limit: number; count: number }>();
+  /** Listeners with use_username_as_clientid. */
+  private readonly usernameIdListeners = new Set<string>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly sys: SysPublisher;
   private closing = false;
@@ -119,11 +121,17 @@ export class Broker extends EventEmitter {
     // The name each transport gives its streams (StreamInfo.listener), for the per-listener limit.
     const name = listener.name ?? listener.path ?? String(listener.port);
     if (listener.max_connections !== undefined && listener.max_connections >= 0) this.listenerLimits.set(name, { limit: listener.max_connections, count: 0 });
+    if (listener.use_username_as_clientid === true) this.usernameIdListeners.add(name);
     if (listener.path !== undefined) return listenUnix({ path: listener.path, name: listener.name }, accept);
     const common = { port: listener.port, host: listener.host, name: listener.name, ipv6Only: listener.ipv6Only, onClientError };
     if (listener.protocol === 'websockets') return listenWebSockets({ ...common, tls: listener.tls }, accept);
     if (listener.tls !== undefined) return listenTls({ ...common, tls: listener.tls }, accept);
     return listenTcp(common, accept);
+  }
+
+  /** Whether clients of this listener take their user name as client id. */
+  usernameAsClientId(listener: string): boolean {
+    return this.usernameIdListeners.size > 0 && this.usernameIdListeners.has(listener);
   }
 
   addresses(): BoundAddress[] {

@@ -22,6 +22,8 @@ export interface ListenerOptions {
   max_connections?: number;
   /** Accept IPv6 clients only (Mosquitto's socket_domain ipv6 with an IPv6 host). */
   ipv6Only?: boolean;
+  /** Mosquitto's use_username_as_clientid: the client's user name replaces its client id. */
+  use_username_as_clientid?: boolean;
 }
 
 export interface BrokerOptions {

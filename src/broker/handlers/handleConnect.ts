@@ -101,10 +101,17 @@ function finishConnect(connection: Connection, packet: IConnectPacket, accepted:
   const options = broker.options;
   const version = connection.protocolVersion;
   const properties = version === 5 ? packet.properties : undefined;
-  const clientId = accepted.clientId;
-  connection.clientId = clientId;
   // use_identity_as_username / use_subject_as_username: the certificate's name replaces the CONNECT one.
   const username = typeof connection.certificateUsername === 'string' ? connection.certificateUsername : packet.username;
+  let clientId = accepted.clientId;
+  if (broker.usernameAsClientId(connection.listener)) {
+    // Mosquitto's use_username_as_clientid, after authentication; no user name is "not authorised".
+    if (username === undefined) throw new MqttError(ReasonCode.NotAuthorized, 'use_username_as_clientid needs a user name');
+    clientId = username;
+    accepted.clientId = username;
+    accepted.assigned = false;
+  }
+  connection.clientId = clientId;
   connection.username = username;
   // [MQTT-3.1.4-3] an existing connection with this id is closed (5.0: DISCONNECT 0x8E)
   const existing = broker.sessions.get(clientId);
