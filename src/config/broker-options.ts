@@ -18,7 +18,6 @@ export interface BrokerOptionsMapping {
 const unsupportedListenerSettings: Array<[keyof ListenerSettings, string, string]> = [
   ['bind_interface', 'bind_interface', 'binding to an interface is not supported by the broker yet; use "listener PORT ADDRESS"'],
   ['mount_point', 'mount_point', 'mount_point is not supported by the broker yet'],
-  ['use_username_as_clientid', 'use_username_as_clientid', 'use_username_as_clientid is not supported by the broker yet'],
 ];
 
 /** Global settings BrokerOptions has no field for, refused when set to a non-default value. */
@@ -80,7 +79,7 @@ function toListener(listener: ListenerConfig, issues: ConfigIssue[]): ListenerOp
   if (listener.unix_socket_path !== null) {
     if (listener.protocol === 'websockets') issues.push({ ...at('protocol'), message: 'websockets on a unix socket listener is not supported; use protocol mqtt' });
     if (listener.certfile !== null) issues.push({ ...at('certfile'), message: 'TLS on a unix socket listener is not supported' });
-    return withLimit({ port: 0, path: listener.unix_socket_path }, listener);
+    return withListenerSettings({ port: 0, path: listener.unix_socket_path }, listener);
   }
   const options: ListenerOptions = { port: listener.port };
   if (listener.bind_address !== null) options.host = listener.bind_address;
@@ -91,12 +90,13 @@ function toListener(listener: ListenerConfig, issues: ConfigIssue[]): ListenerOp
     options.ipv6Only = true;
   }
   if (listener.protocol === 'websockets') options.protocol = 'websockets';
-  return withLimit(options, listener);
+  return withListenerSettings(options, listener);
 }
 
-/** Mosquitto's max_connections counts per listener, and so does the broker's listener option. */
-function withLimit(options: ListenerOptions, listener: ListenerConfig): ListenerOptions {
+/** Per-listener limits and client id rule: max_connections counts per listener, as in Mosquitto. */
+function withListenerSettings(options: ListenerOptions, listener: ListenerConfig): ListenerOptions {
   if (listener.max_connections !== -1) options.max_connections = listener.max_connections;
+  if (listener.use_username_as_clientid) options.use_username_as_clientid = true;
   return options;
 }
 

@@ -164,3 +164,14 @@ test('max_connections counts per listener, as in Mosquitto', async (t) => {
   const again = await client(t, broker.port, { clientId: 'after' });
   assert.equal(again.connected, true);
 });
+
+test('use_username_as_clientid: the user name becomes the client id; without one the client is refused', async (t) => {
+  const broker = await startMqxBroker(t, 'listener PORT 127.0.0.1\nallow_anonymous true\nuse_username_as_clientid true\n');
+  const first = await client(t, broker.port, { clientId: 'one', username: 'bob' });
+  await broker.waitForLog(/as bob \(p2, c1, k60, u'bob'\)/);
+  // A second connection as bob is the same client: it takes the session over.
+  const closed = new Promise<void>((resolve) => first.once('close', () => resolve()));
+  await client(t, broker.port, { clientId: 'two', username: 'bob' });
+  await closed;
+  await assert.rejects(client(t, broker.port, { clientId: 'anonymous' }), (error: Error & { code?: number }) => error.code === 5);
+});
