@@ -20,10 +20,12 @@ const unsupportedListenerSettings: Array<[keyof ListenerSettings, string, string
   ['mount_point', 'mount_point', 'mount_point is not supported by the broker yet'],
 ];
 
-/** Global settings BrokerOptions has no field for, refused when set to a non-default value. */
+/**
+ * Global settings BrokerOptions has no field for, refused when set to a non-default value.
+ * (set_tcp_nodelay is not here: every mqx listener already sets TCP_NODELAY.)
+ */
 const unsupportedGlobals: Array<[keyof BrokerConfig & keyof typeof globalDefaults, string]> = [
   ['max_inflight_bytes', 'max_inflight_bytes is not supported by the broker yet'],
-  ['set_tcp_nodelay', 'set_tcp_nodelay is not supported by the broker yet'],
   ['clientid_prefixes', 'clientid_prefixes is not supported by the broker yet'],
   ['check_retain_source', 'check_retain_source false is not supported by the broker yet'],
 ];

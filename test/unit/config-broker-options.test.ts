@@ -57,13 +57,14 @@ test('what the broker cannot apply yet is reported at its line, never dropped', 
     ['listener 0 /tmp/mqx.sock\nprotocol websockets\n', 'test.conf:2: websockets on a unix socket listener is not supported; use protocol mqtt'],
     ['listener 1883\nmount_point a/\n', 'test.conf:2: mount_point is not supported by the broker yet'],
     ['listener 1883\nmax_inflight_bytes 100\n', 'test.conf:2: max_inflight_bytes is not supported by the broker yet'],
-    ['listener 1883\nset_tcp_nodelay true\n', 'test.conf:2: set_tcp_nodelay is not supported by the broker yet'],
     ['listener 1883\nlistener 1884\nmax_qos 1\n', 'test.conf:3: different max_qos values on different listeners are not supported by the broker yet; use one value for all listeners'],
     ['per_listener_settings true\nlistener 1883\nauto_id_prefix a-\nlistener 1884\n', 'test.conf:3: a per-listener auto_id_prefix is not supported by the broker yet; set it once for all listeners'],
   ];
   for (const [text, expected] of cases) {
     assert.deepEqual(map(text).issues.map(formatIssue).slice(0, 1), [expected], text);
   }
+  // Every mqx listener already disables Nagle's algorithm: set_tcp_nodelay true is what it does.
+  assert.deepEqual(map('listener 1883\nset_tcp_nodelay true\n').issues, []);
   // max_connections is per listener, as in Mosquitto.
   const limited = map('listener 1883\nmax_connections 5\nlistener 1884\n');
   assert.deepEqual(limited.issues, []);
