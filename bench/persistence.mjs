@@ -3,7 +3,8 @@
 // (which saves on autosave_interval only). A persistent subscriber (clean session off) makes every
 // message part of the state the store must keep. Broker on core 0, this load on core 1.
 //
-// Usage: npm run build && node bench/persistence.mjs [--seconds 5] [--publishers 10] [--brokers mqx-memory,mqx-persistence,mosquitto] [--json]
+// Usage: npm run build && node bench/persistence.mjs [--seconds 5] [--publishers 10] [--repeat 3]
+//          [--brokers mqx-memory,mqx-persistence,mosquitto] [--json]   (runs interleaved; medians reported)
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ const seconds = Math.max(1, Math.min(60, Number(value('seconds', '5'))));
 const publishers = Math.max(1, Math.min(100, Number(value('publishers', '10'))));
 const kinds = value('brokers', 'mqx-memory,mqx-persistence,mosquitto').split(',');
 const json = args.includes('--json');
+const repeat = Math.max(1, Math.min(20, Number(value('repeat', '3'))));
 const WINDOW = 20;
 const BACKLOG = 2000;
 const brokerModule = fileURLToPath(new URL('../dist/src/broker/broker.js', import.meta.url));
@@ -138,19 +140,28 @@ async function fanIn(port) {
   return result;
 }
 
+const runs = Object.fromEntries(kinds.map((kind) => [kind, []]));
+for (let r = 0; r < repeat; r++) {
+  for (const kind of kinds) {
+    const broker = await startBroker(kind);
+    try {
+      runs[kind].push(await fanIn(broker.port));
+    } finally {
+      await broker.stop();
+    }
+    const last = runs[kind][runs[kind].length - 1];
+    if (!json) console.log(`run ${r + 1} ${kind.padEnd(16)} ${String(last.ackedPerSecond).padStart(8)} acked msg/s  ${String(last.deliveredPerSecond).padStart(8)} delivered msg/s`);
+  }
+}
+const median = (list) => { const sorted = [...list].sort((a, b) => a - b); return sorted[Math.floor(sorted.length / 2)]; };
 const results = {};
 for (const kind of kinds) {
-  const broker = await startBroker(kind);
-  try {
-    results[kind] = await fanIn(broker.port);
-  } finally {
-    await broker.stop();
-  }
-  if (!json) console.log(`${kind.padEnd(16)} ${String(results[kind].ackedPerSecond).padStart(8)} acked msg/s  ${String(results[kind].deliveredPerSecond).padStart(8)} delivered msg/s`);
+  results[kind] = { ackedPerSecond: median(runs[kind].map((run) => run.ackedPerSecond)), deliveredPerSecond: median(runs[kind].map((run) => run.deliveredPerSecond)) };
+  if (!json) console.log(`median ${kind.padEnd(16)} ${String(results[kind].ackedPerSecond).padStart(8)} acked msg/s`);
 }
 if (results['mqx-memory'] && results['mqx-persistence']) {
   const ratio = results['mqx-persistence'].ackedPerSecond / results['mqx-memory'].ackedPerSecond;
   results.ratio = +ratio.toFixed(2);
   if (!json) console.log(`mqx persistence / in-memory: ${ratio.toFixed(2)}x (target >= 0.7x)`);
 }
-if (json) console.log(JSON.stringify({ seconds, publishers, payloadBytes: 64, window: WINDOW, results }));
+if (json) console.log(JSON.stringify({ seconds, publishers, repeat, payloadBytes: 64, window: WINDOW, results, runs }));

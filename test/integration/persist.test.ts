@@ -23,10 +23,10 @@ function tempDir(t: TestContext): string {
 
 interface Running { broker: Broker; port: number; logs: Array<{ type: LogType; message: string }>; clients: RawClient[] }
 
-async function start(dir: string): Promise<Running> {
+async function start(dir: string, extra: { autosave_interval?: number } = {}): Promise<Running> {
   const logs: Array<{ type: LogType; message: string }> = [];
   const broker = createBroker({
-    sys_interval: 0, persistence: true, persistence_location: dir, listeners: [{ port: 0, host: '127.0.0.1' }],
+    ...extra, sys_interval: 0, persistence: true, persistence_location: dir, listeners: [{ port: 0, host: '127.0.0.1' }],
     logger: { log: (type, message) => logs.push({ type, message }) },
   });
   const [address] = await broker.listen();
@@ -162,6 +162,46 @@ test('a session that ended (clean start) and an unsubscribed filter stay gone af
   const third = await start(dir);
   assert.equal(third.broker.sessions.get('gone'), undefined);
   await stop(third);
+});
+
+test('a PUBACK leaves only once the acknowledged message is in the store file', async (t) => {
+  const dir = tempDir(t);
+  const running = await start(dir);
+  const { client: sub } = await connect(running, 4, persistent(4, 'durable-sub'));
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'd/#', qos: 1 }] });
+  await sub.expect('suback');
+  await sub.disconnect();
+  const { client: pub } = await connect(running, 4, { clientId: 'durable-pub' });
+  for (let i = 0; i < 20; i++) {
+    const marker = `durable-marker-${i}-${'x'.repeat(i * 10)}`;
+    pub.send({ cmd: 'publish', topic: `d/${i}`, payload: Buffer.from(marker), qos: 1, messageId: i + 1, retain: i % 2 === 0, dup: false });
+    await pub.expect('puback');
+    assert.ok(readFileSync(join(dir, 'mosquitto.db')).includes(marker), `message ${i} is in the store when its PUBACK arrives`);
+  }
+  await stop(running);
+});
+
+test('autosave_interval compacts the log; the compacted store restores the same state', async (t) => {
+  const dir = tempDir(t);
+  const running = await start(dir, { autosave_interval: 1 });
+  const { client: pub } = await connect(running, 4, { clientId: 'compact-pub' });
+  const big = Buffer.alloc(10_000, 0x61);
+  for (let i = 1; i <= 100; i++) {
+    pub.send({ cmd: 'publish', topic: 'c/value', payload: Buffer.concat([Buffer.from(`${i};`), big]), qos: 1, messageId: i, retain: true, dup: false });
+    await pub.expect('puback');
+  }
+  const path = join(dir, 'mosquitto.db');
+  const grown = readFileSync(path).length;
+  assert.ok(grown > 100 * 10_000, `log holds every update (${grown} bytes)`);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  pub.send({ cmd: 'publish', topic: 'c/value', payload: Buffer.concat([Buffer.from('101;'), big]), qos: 1, messageId: 101, retain: true, dup: false });
+  await pub.expect('puback');
+  const compacted = readFileSync(path).length;
+  assert.ok(compacted < 3 * 10_000, `compacted to the live state (${compacted} bytes)`);
+  await stop(running);
+  const again = await start(dir);
+  assert.equal(String(again.broker.retained.get('c/value')!.payload).split(';')[0], '101');
+  await stop(again);
 });
 
 /** Frame boundaries of a store file: [start, end) of each frame after the header. */
