@@ -2,10 +2,12 @@
 // ACL files, TLS files), then run the broker with Mosquitto's start-up order, signals and pid file.
 
 import { unlinkSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import type { Writable } from 'node:stream';
 import { createBroker } from '../broker/broker.js';
 import type { Broker } from '../broker/broker.js';
 import type { BrokerOptions, ListenerOptions } from '../broker/options.js';
+import type { ListenerTlsOptions } from '../broker/transport/tls.js';
 import { formatIssue, loadConfigFile, parseConfigText, resolveConfig, toBrokerOptions } from '../config/index.js';
 import type { BrokerConfig } from '../config/index.js';
 import { BrokerLog } from './broker-log.js';
@@ -43,27 +45,39 @@ export function prepareBroker(file: string | null, verbose: boolean, ports: numb
   const errors = loaded.errors.map(formatIssue);
   const warnings = loaded.warnings.map((issue) => formatIssue({ ...issue, message: `warning: ${issue.message}` }));
   const config = loaded.config;
-  const mapping = toBrokerOptions(config);
+  const mapping = toBrokerOptions(config, { interfaceAddresses });
   errors.push(...mapping.issues.map(formatIssue));
   const security = loadSecurity(config);
   errors.push(...security.errors);
   warnings.push(...security.warnings.map((line) => line.replace(/^([^:]+:\d+: )/, '$1warning: ')));
   const names = listenerNames(config.listeners);
+  const tlsBySource = new Map<number, ListenerTlsOptions | null>();
   const listeners = (mapping.options.listeners ?? []).map((listener, index) => {
-    const source = config.listeners[index];
-    const withName: ListenerOptions = { ...listener, name: names[index] };
-    if (source === undefined) return withName;
-    try {
-      const tls = loadListenerTls(source);
-      if (tls !== null) withName.tls = tls;
-    } catch (error) {
-      if (error instanceof TlsFilesError) errors.push(...error.problems);
-      else throw error;
+    const sourceIndex = mapping.listenerSources[index]!;
+    const withName: ListenerOptions = { ...listener, name: names[sourceIndex] };
+    if (!tlsBySource.has(sourceIndex)) {
+      let tls: ListenerTlsOptions | null = null;
+      try {
+        tls = loadListenerTls(config.listeners[sourceIndex]!);
+      } catch (error) {
+        if (error instanceof TlsFilesError) errors.push(...error.problems);
+        else throw error;
+      }
+      tlsBySource.set(sourceIndex, tls);
     }
+    const tls = tlsBySource.get(sourceIndex);
+    if (tls) withName.tls = tls;
     return withName;
   });
   if (errors.length > 0) throw new CliError(errors.join('\n'), 1);
   return { config, options: { ...mapping.options, listeners }, security, warnings };
+}
+
+/** os.networkInterfaces() for bind_interface; null when there is no such interface. */
+function interfaceAddresses(name: string): Array<{ address: string; family: 'IPv4' | 'IPv6'; scopeid?: number }> | null {
+  const entries = networkInterfaces()[name];
+  if (entries === undefined) return null;
+  return entries.map((entry) => ({ address: entry.address, family: entry.family, ...(entry.scopeid !== undefined ? { scopeid: entry.scopeid } : {}) }));
 }
 
 /** `--test-config`: every problem, exit 1; otherwise the warnings and a last line saying it is valid. */

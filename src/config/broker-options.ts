@@ -7,6 +7,8 @@ import type { BrokerConfig, ConfigIssue, ListenerConfig, ListenerSettings, Origi
 
 export interface BrokerOptionsMapping {
   options: BrokerOptions;
+  /** For each entry of options.listeners, the index of the config listener it comes from. */
+  listenerSources: number[];
   /** Settings present in the config that the broker cannot apply (yet): refuse to start on these. */
   issues: ConfigIssue[];
 }
@@ -16,7 +18,6 @@ export interface BrokerOptionsMapping {
  * listener sets it to anything but Mosquitto's default.
  */
 const unsupportedListenerSettings: Array<[keyof ListenerSettings, string, string]> = [
-  ['bind_interface', 'bind_interface', 'binding to an interface is not supported by the broker yet; use "listener PORT ADDRESS"'],
   ['mount_point', 'mount_point', 'mount_point is not supported by the broker yet'],
 ];
 
@@ -73,7 +74,49 @@ function securityValue<K extends 'allow_zero_length_clientid' | 'auto_id_prefix'
  * One listener: TCP, TLS, WebSockets (plain or TLS) or a unix socket. TLS material is files;
  * the caller reads them (src/cli/broker-tls-files.ts) into `tls`, keeping this module pure.
  */
-function toListener(listener: ListenerConfig, issues: ConfigIssue[]): ListenerOptions {
+/** An address of a network interface, as os.networkInterfaces() lists it. */
+export interface InterfaceAddress {
+  address: string;
+  family: 'IPv4' | 'IPv6';
+  scopeid?: number;
+}
+
+/** System facts the mapping needs, passed in so that it stays pure. */
+export interface MappingContext {
+  /** The addresses of a network interface, or null when there is none of that name. */
+  interfaceAddresses?: (name: string) => InterfaceAddress[] | null;
+}
+
+/**
+ * bind_interface: Mosquitto binds to the device (SO_BINDTODEVICE); mqx binds each address the
+ * interface has (of the socket_domain family, or the bind_address among them).
+ */
+function onInterface(listener: ListenerConfig, base: ListenerOptions, context: MappingContext, at: Origin, issues: ConfigIssue[]): ListenerOptions[] {
+  const name = listener.bind_interface!;
+  if (context.interfaceAddresses === undefined) {
+    issues.push({ ...at, message: 'bind_interface needs the machine\'s interfaces (mqx broker resolves them); use "listener PORT ADDRESS" here' });
+    return [];
+  }
+  const addresses = context.interfaceAddresses(name);
+  if (addresses === null) { issues.push({ ...at, message: `no network interface named ${name}` }); return []; }
+  const family = listener.socket_domain === 'ipv4' ? 'IPv4' : listener.socket_domain === 'ipv6' ? 'IPv6' : null;
+  const usable = addresses.filter((entry) => (family === null || entry.family === family)
+    && (listener.bind_address === null || entry.address === listener.bind_address));
+  if (usable.length === 0) {
+    const what = listener.bind_address !== null ? `address ${listener.bind_address}` : family === null ? 'address' : `${family} address`;
+    issues.push({ ...at, message: `network interface ${name} has no ${what}` });
+    return [];
+  }
+  return usable.map((entry) => {
+    const linkLocal = entry.family === 'IPv6' && entry.address.toLowerCase().startsWith('fe80:');
+    const options: ListenerOptions = { ...base, host: linkLocal ? `${entry.address}%${name}` : entry.address };
+    if (entry.family === 'IPv6') options.ipv6Only = true;
+    else delete options.ipv6Only;
+    return options;
+  });
+}
+
+function toListener(listener: ListenerConfig, issues: ConfigIssue[], context: MappingContext): ListenerOptions[] {
   const at = (key: string): Origin => listener.origins[key] ?? listener.origin ?? { file: 'mosquitto.conf', line: 0 };
   for (const [key, name, message] of unsupportedListenerSettings) {
     if (listener[key] !== listenerDefaults[key]) issues.push({ ...at(name), message });
@@ -81,7 +124,7 @@ function toListener(listener: ListenerConfig, issues: ConfigIssue[]): ListenerOp
   if (listener.unix_socket_path !== null) {
     if (listener.protocol === 'websockets') issues.push({ ...at('protocol'), message: 'websockets on a unix socket listener is not supported; use protocol mqtt' });
     if (listener.certfile !== null) issues.push({ ...at('certfile'), message: 'TLS on a unix socket listener is not supported' });
-    return withListenerSettings({ port: 0, path: listener.unix_socket_path }, listener);
+    return [withListenerSettings({ port: 0, path: listener.unix_socket_path }, listener)];
   }
   const options: ListenerOptions = { port: listener.port };
   if (listener.bind_address !== null) options.host = listener.bind_address;
@@ -92,7 +135,9 @@ function toListener(listener: ListenerConfig, issues: ConfigIssue[]): ListenerOp
     options.ipv6Only = true;
   }
   if (listener.protocol === 'websockets') options.protocol = 'websockets';
-  return withListenerSettings(options, listener);
+  withListenerSettings(options, listener);
+  if (listener.bind_interface !== null) return onInterface(listener, options, context, at('bind_interface'), issues);
+  return [options];
 }
 
 /** Per-listener limits and client id rule: max_connections counts per listener, as in Mosquitto. */
@@ -103,10 +148,17 @@ function withListenerSettings(options: ListenerOptions, listener: ListenerConfig
 }
 
 /** The broker's options for this configuration, and what it cannot apply. Pure. */
-export function toBrokerOptions(config: BrokerConfig): BrokerOptionsMapping {
+export function toBrokerOptions(config: BrokerConfig, context: MappingContext = {}): BrokerOptionsMapping {
   const issues: ConfigIssue[] = [];
-  // One entry per config listener, in the same order (callers pair them by index).
-  const listeners = config.listeners.map((listener) => toListener(listener, issues));
+  // Usually one entry per config listener; bind_interface may give several (listenerSources pairs them).
+  const listeners: ListenerOptions[] = [];
+  const listenerSources: number[] = [];
+  config.listeners.forEach((listener, index) => {
+    for (const options of toListener(listener, issues, context)) {
+      listeners.push(options);
+      listenerSources.push(index);
+    }
+  });
   for (const [key, message] of unsupportedGlobals) {
     if (config[key] !== globalDefaults[key]) issues.push({ ...(config.origins[key] ?? mainFile(config)), message });
   }
@@ -130,5 +182,5 @@ export function toBrokerOptions(config: BrokerConfig): BrokerOptionsMapping {
     persistent_client_expiration: Math.min(config.persistent_client_expiration ?? 0, 0xffffffff),
     outgoing_topic_aliases: config.outgoing_topic_aliases,
   };
-  return { options, issues };
+  return { options, listenerSources, issues };
 }

@@ -127,3 +127,10 @@ test('socket_domain: ipv4 and ipv6 listeners from the config serve their own fam
   assert.equal(v6.connected, true);
   await assert.rejects(client(t, `mqtt://127.0.0.1:${v6Port}`, { clientId: 'v4-on-v6' }), /ECONNREFUSED/);
 });
+
+test('bind_interface lo: the listener binds the loopback interface\'s addresses', async (t) => {
+  const broker = await startMqxBroker(t, 'listener PORT\nbind_interface lo\nsocket_domain ipv4\nallow_anonymous true\n');
+  await broker.waitForLog(new RegExp(`Opening ipv4 listen socket on port ${broker.port}`));
+  const c = await client(t, `mqtt://127.0.0.1:${broker.port}`, { clientId: 'on-lo' });
+  assert.equal(c.connected, true);
+});

@@ -83,3 +83,24 @@ test('listeners map to their transports: unix path, websockets, TLS (certificate
   assert.deepEqual(domains.issues, []);
   assert.deepEqual(domains.options.listeners, [{ port: 1883, host: '0.0.0.0' }, { port: 1884, host: '::', ipv6Only: true }]);
 });
+
+test('bind_interface binds the addresses of the interface (of the socket_domain family); unknown interfaces are errors', () => {
+  const resolved = (text: string) => resolveConfig(parseConfigText(text, 'test.conf')).config;
+  const interfaceAddresses = (name: string) => (name === 'eth0'
+    ? [{ address: '192.0.2.5', family: 'IPv4' as const }, { address: 'fe80::1', family: 'IPv6' as const, scopeid: 2 }]
+    : null);
+  const both = toBrokerOptions(resolved('listener 1883\nbind_interface eth0\nmax_connections 3\nlistener 1884\n'), { interfaceAddresses });
+  assert.deepEqual(both.issues, []);
+  assert.deepEqual(both.options.listeners, [
+    { port: 1883, host: '192.0.2.5', max_connections: 3 },
+    { port: 1883, host: 'fe80::1%eth0', max_connections: 3, ipv6Only: true },
+    { port: 1884 },
+  ]);
+  assert.deepEqual(both.listenerSources, [0, 0, 1]);
+  const v4 = toBrokerOptions(resolved('listener 1883\nbind_interface eth0\nsocket_domain ipv4\n'), { interfaceAddresses });
+  assert.deepEqual(v4.options.listeners, [{ port: 1883, host: '192.0.2.5' }]);
+  const unknown = toBrokerOptions(resolved('listener 1883\nbind_interface wlan9\n'), { interfaceAddresses });
+  assert.deepEqual(unknown.issues.map(formatIssue), ['test.conf:2: no network interface named wlan9']);
+  // Without the machine's interfaces (a library caller), it is reported rather than bound everywhere.
+  assert.equal(toBrokerOptions(resolved('listener 1883\nbind_interface eth0\n')).issues.length, 1);
+});
