@@ -161,3 +161,43 @@ test(`crash: ${KILLS} SIGKILLs under QoS 1/2 and retained load lose no acknowled
   assert.ok(p1.acked.size > KILLS && p2.acked.size > KILLS, `load ran: ${p1.acked.size} QoS 1, ${p2.acked.size} QoS 2 acknowledged`);
   t.diagnostic(`${KILLS} kills; ${p1.acked.size} QoS 1, ${p2.acked.size} QoS 2, ${retainedWriter.acked.size} retained acknowledged; QoS 1 duplicates ${[...received1.values()].filter((n) => n > 1).length}`);
 });
+
+test('crash: a delayed will and session expiry survive a SIGKILL (the will fires after its delay, an expired session is gone, a kept one is present)', { timeout: 30_000 }, async (t) => {
+  const { RawClient } = await import('../helpers/raw-client.js');
+  const dir = mkdtempSync(join(tmpdir(), 'mqx-crash-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  let broker = startBrokerProcess(dir, port);
+  t.after(() => kill(broker.child));
+  await broker.ready;
+  const { client: willClient } = await RawClient.connect(port, 5, {
+    clientId: 'will-holder', clean: false, properties: { sessionExpiryInterval: 3600 },
+    will: { topic: 'wills/holder', payload: Buffer.from('gone'), qos: 1, retain: true, properties: { willDelayInterval: 1 } },
+  });
+  const { client: short } = await RawClient.connect(port, 5, { clientId: 'short-lived', clean: false, properties: { sessionExpiryInterval: 2 } });
+  await short.disconnect();
+  await kill(broker.child);
+  willClient.socket.destroy();
+  const killedAt = Date.now();
+  broker = startBrokerProcess(dir, port);
+  await broker.ready;
+  const restartedAt = Date.now();
+  // The will is retained: a reader sees it once it has fired, about 1 s after the restart.
+  const { client: reader } = await RawClient.connect(port, 5, { clientId: 'will-reader', clean: true });
+  reader.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'wills/#', qos: 1 }] });
+  await reader.expect('suback');
+  const will = await reader.expect('publish', 10_000);
+  assert.equal(String((will as { payload: Buffer }).payload), 'gone');
+  assert.ok(Date.now() - killedAt >= 900, 'the will waited for its delay');
+  await reader.disconnect();
+  // short-lived (2 s expiry): gone 2 s after it went offline, or after the restart if the kill
+  // came before its DISCONNECT was committed (nothing acknowledged that).
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, 2300 - (Date.now() - restartedAt))));
+  const back = await RawClient.open(port, 5);
+  const connack = await back.handshake({ clientId: 'short-lived', clean: false, properties: { sessionExpiryInterval: 2 } });
+  assert.equal(connack.sessionPresent, false);
+  await back.disconnect();
+  const holder = await RawClient.open(port, 5);
+  assert.equal((await holder.handshake({ clientId: 'will-holder', clean: false, properties: { sessionExpiryInterval: 3600 } })).sessionPresent, true);
+  await holder.disconnect();
+});
