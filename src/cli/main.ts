@@ -10,6 +10,16 @@ import { mqxVersion } from './version.js';
 
 const EPILOG = 'Run `mqx <command> --help` for the options of a command, `man mqx-<command>` for details.';
 
+/**
+ * yargs renders a command's whole help text on every run in case it is needed later; main.ts
+ * prints help only for --help (which renders it afresh), so skipping the cache saves start-up time.
+ */
+function skipHelpCache(parser: Argv): void {
+  const internal = (parser as unknown as { getInternalMethods?: () => { getUsageInstance(): { cacheHelpMessage?: () => void } } }).getInternalMethods?.();
+  const usage = internal?.getUsageInstance();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+}
+
 /** Writes `mqx: message` (and a usage hint) and returns the exit status for an error. */
 function report(error: unknown, commandName: string | undefined): number {
   const where = commandName ? `mqx ${commandName}` : 'mqx';
@@ -41,7 +51,12 @@ async function buildParser(args: string[], commandName: string | undefined): Pro
   const entry = findCommand(commandName);
   if (entry) {
     const { command } = await entry.load();
-    parser = parser.command({ ...command, aliases: entry.aliases });
+    const build = command.builder;
+    const builder = (inner: Argv) => {
+      skipHelpCache(inner);
+      return (typeof build === 'function' ? build(inner) : inner.options(build ?? {})) as Argv;
+    };
+    parser = parser.command({ ...command, builder, aliases: entry.aliases });
   } else {
     // Top-level help, completion or an unknown command: list every command without loading any.
     for (const listed of commands) {

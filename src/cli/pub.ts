@@ -37,14 +37,7 @@ const GROUP_PUBLISH = 'Publish:';
  * yargs renders the whole --help text after starting every command handler, only to keep it for
  * a later failure message; main.ts never shows it, and it costs ~80 ms of string-width per run.
  */
-function skipHelpCache(yargs: Argv): void {
-  const internal = (yargs as unknown as { getInternalMethods?: () => { getUsageInstance(): { cacheHelpMessage?: () => void } } }).getInternalMethods?.();
-  const usage = internal?.getUsageInstance();
-  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
-}
-
 function builder(yargs: Argv): Argv {
-  skipHelpCache(yargs);
   return pubOptions(yargs);
 }
 

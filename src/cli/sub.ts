@@ -46,13 +46,6 @@ const TIMEOUT_EXIT = 27;
 /** mosquitto_sub's exit(-1) when -W or a signal ends it before the CONNACK. */
 const ABORT_EXIT = 255;
 
-/** yargs renders the whole help after every handler start; main.ts never shows it (see pub.ts). */
-function skipHelpCache(yargs: Argv): void {
-  const internal = (yargs as unknown as { getInternalMethods?: () => { getUsageInstance(): { cacheHelpMessage?: () => void } } }).getInternalMethods?.();
-  const usage = internal?.getUsageInstance();
-  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
-}
-
 /** Every flag sub accepts (also used to read the default-options file). */
 function subFlags(yargs: Argv): Argv {
   return withConnectionOptions(yargs)
@@ -78,7 +71,6 @@ function subFlags(yargs: Argv): Argv {
 }
 
 function builder(yargs: Argv): Argv {
-  skipHelpCache(yargs);
   return subFlags(yargs)
     .example('mqx sub -t "sensors/#" -v', 'print topic and payload of every sensor message')
     .example('mqx sub -t status -C 1 -W 5', 'wait up to 5 s for one message')
