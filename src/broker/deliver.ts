@@ -39,9 +39,14 @@ export function routeMessage(broker: Broker, message: Message): number {
 export function deliverRetained(broker: Broker, session: Session, filter: string, options: SubscriptionOptions): void {
   const now = Date.now();
   const authorize = broker.options.authorize;
+  const checkSource = broker.options.check_retain_source;
   for (const message of broker.retained.match(filter)) {
     if (isExpired(message, now)) { broker.retained.set(message.topic, null); continue; }
     if (authorize !== undefined && !authorize(session.clientInfo, 'read', message.topic)) continue;
+    // check_retain_source (Mosquitto retain.c): the original publisher must still be allowed to
+    // write the topic, so a revoked user's old retained messages stop going out after an ACL reload.
+    const publisher = message.publisher;
+    if (checkSource && authorize !== undefined && publisher != null && !authorize(publisher, 'write', message.topic)) continue;
     const qos = Math.min(message.qos, options.qos) as QoS;
     session.deliver(message, qos, true, options.subscriptionId !== undefined ? [options.subscriptionId] : undefined, null, null);
   }
@@ -50,5 +55,5 @@ export function deliverRetained(broker: Broker, session: Session, filter: string
 /** A message published by the broker itself (library publish(), $SYS). */
 export function brokerMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean): Message {
   if (!isValidTopicName(topic)) throw new TypeError(`invalid topic name: ${JSON.stringify(topic)}`);
-  return { topic, payload, qos, retain, properties: undefined, expiresAt: 0, publisherId: null };
+  return { topic, payload, qos, retain, properties: undefined, expiresAt: 0, publisherId: null, publisher: null };
 }

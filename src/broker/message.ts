@@ -2,6 +2,7 @@
 // and one subscriber's copy of it in flight. Data only.
 
 import type { PublishProperties, QoS } from '../codec/index.js';
+import type { ClientInfo } from './hooks.js';
 
 export interface Message {
   topic: string;
@@ -14,6 +15,12 @@ export interface Message {
   expiresAt: number;
   /** Client id of the publisher (null for the broker's own messages): no-local and retained ACL. */
   publisherId: string | null;
+  /**
+   * The publisher as it was connected (client id, user name, listener), for check_retain_source:
+   * a retained message is re-authorised for write before delivery. Null (or absent) for the
+   * broker's own messages and for messages restored from storage without it. Never mutated.
+   */
+  publisher?: ClientInfo | null;
 }
 
 /** One subscriber's delivery of a message: the QoS and flags it gets, and its packet id. */

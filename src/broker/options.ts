@@ -50,6 +50,8 @@ export interface BrokerOptions {
   /** Seconds between $SYS updates; 0 disables them. */
   sys_interval?: number;
   upgrade_outgoing_qos?: boolean;
+  /** Deliver a retained message only while its original publisher may still write its topic (Mosquitto default true). */
+  check_retain_source?: boolean;
   /** Inbound topic aliases per 5.0 client (Topic Alias Maximum in CONNACK). */
   max_topic_alias?: number;
   /** Seconds after which an offline persistent 3.1.1 session (or a 5.0 one that asked for more) expires; 0 = never. */
@@ -98,6 +100,7 @@ export const DEFAULT_OPTIONS: Omit<ResolvedBrokerOptions, 'authenticate' | 'auth
   retain_available: true,
   sys_interval: 10,
   upgrade_outgoing_qos: false,
+  check_retain_source: true,
   max_topic_alias: 10,
   persistent_client_expiration: 0,
   outgoing_topic_aliases: false,

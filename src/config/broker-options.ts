@@ -28,7 +28,6 @@ const unsupportedListenerSettings: Array<[keyof ListenerSettings, string, string
 const unsupportedGlobals: Array<[keyof BrokerConfig & keyof typeof globalDefaults, string]> = [
   ['max_inflight_bytes', 'max_inflight_bytes is not supported by the broker yet'],
   ['clientid_prefixes', 'clientid_prefixes is not supported by the broker yet'],
-  ['check_retain_source', 'check_retain_source false is not supported by the broker yet'],
 ];
 
 /**
@@ -178,6 +177,7 @@ export function toBrokerOptions(config: BrokerConfig, context: MappingContext = 
     retain_available: config.retain_available,
     sys_interval: config.sys_interval,
     upgrade_outgoing_qos: config.upgrade_outgoing_qos,
+    check_retain_source: config.check_retain_source,
     // Mosquitto's "never" is the broker's 0.
     persistent_client_expiration: Math.min(config.persistent_client_expiration ?? 0, 0xffffffff),
     outgoing_topic_aliases: config.outgoing_topic_aliases,

@@ -47,6 +47,13 @@ test('listeners and limits map one to one, and the broker accepts the result', (
   assert.equal(resolved.auto_id_prefix, 'x-');
 });
 
+test('check_retain_source maps to the broker (default true; false is applied, not refused)', () => {
+  assert.equal(resolveOptions(map('listener 1883\n').options).check_retain_source, true);
+  const off = map('listener 1883\ncheck_retain_source false\n');
+  assert.deepEqual(off.issues, []);
+  assert.equal(off.options.check_retain_source, false);
+});
+
 test("Debian's configuration maps with nothing left over", () => {
   const text = 'pid_file /run/mosquitto/mosquitto.pid\npersistence true\npersistence_location /var/lib/mosquitto/\nlog_dest file /var/log/mosquitto/mosquitto.log\n';
   assert.deepEqual(map(text).issues, []);

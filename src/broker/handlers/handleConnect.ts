@@ -6,7 +6,7 @@ import type { IConnectPacket, IConnackPacket, ProtocolVersion } from '../../code
 import { MqttError, ReasonCode, isWellFormedUtf8 } from '../../codec/index.js';
 import { isValidTopicName } from '../../codec/topics.js';
 import type { Connection } from '../connection.js';
-import type { ConnectInfo } from '../hooks.js';
+import type { ClientInfo, ConnectInfo } from '../hooks.js';
 import { connectSummary } from '../logger.js';
 import type { Message } from '../message.js';
 import { NEVER_EXPIRES } from '../session-store.js';
@@ -139,7 +139,7 @@ function finishConnect(connection: Connection, packet: IConnectPacket, accepted:
   connection.clientTopicAliasMaximum = properties?.topicAliasMaximum ?? 0;
   if (options.outgoing_topic_aliases && connection.clientTopicAliasMaximum > 0) connection.topicAliasesOut = new Map();
   if (version === 5 && options.max_topic_alias > 0) connection.topicAliasesIn = new Map();
-  connection.will = packet.will ? buildWill(packet, clientId) : null;
+  connection.will = packet.will ? buildWill(packet, session.clientInfo) : null;
   connection.session = session;
   connection.state = 'connected';
   broker.connectionAccepted(connection);
@@ -150,7 +150,7 @@ function finishConnect(connection: Connection, packet: IConnectPacket, accepted:
   connection.flushPending();
 }
 
-function buildWill(packet: IConnectPacket, clientId: string): WillMessage {
+function buildWill(packet: IConnectPacket, publisher: ClientInfo): WillMessage {
   const will = packet.will!;
   const { willDelayInterval, ...rest } = will.properties ?? {};
   const payload = typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload;
@@ -162,7 +162,8 @@ function buildWill(packet: IConnectPacket, clientId: string): WillMessage {
     properties: packet.protocolVersion === 5 && Object.keys(rest).length > 0 ? rest : undefined,
     // Message Expiry Interval counts from publication: set when the will is published.
     expiresAt: 0,
-    publisherId: clientId,
+    publisherId: publisher.clientId,
+    publisher,
   };
   return { message, delay: packet.protocolVersion === 5 ? willDelayInterval ?? 0 : 0 };
 }

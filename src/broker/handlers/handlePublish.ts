@@ -55,6 +55,7 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
       properties: version === 5 ? passThrough(properties) : undefined,
       expiresAt: properties?.messageExpiryInterval !== undefined ? Date.now() + properties.messageExpiryInterval * 1000 : 0,
       publisherId: connection.clientId,
+      publisher: session.clientInfo, // replaced, never mutated, on each CONNECT: a snapshot
     };
     // [MQTT-3.3.1-5] store, or [MQTT-3.3.1-10] clear with an empty payload
     if (packet.retain) {
