@@ -19,6 +19,8 @@ export interface BrokerRunOptions {
   configFile?: string;
   daemon?: boolean;
   testConfig?: boolean;
+  /** --persistence DIR: the store directory (as `persistence true` + `persistence_location DIR`). */
+  persistenceDir?: string;
 }
 
 function builder(yargs: Argv): Argv {
@@ -28,6 +30,7 @@ function builder(yargs: Argv): Argv {
       '(127.0.0.1 and ::1), port 1883, and allows anonymous clients, like Mosquitto 2.0.')
     .option('port', { alias: 'p', type: 'string', describe: 'port to listen on (repeatable; default 1883)' })
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'log every connection, subscription and disconnection' })
+    .option('persistence', { type: 'string', describe: 'keep retained messages, persistent sessions and queued/in-flight messages in this directory; what is acknowledged is on disk first (without -c)' })
     .option('config-file', { alias: 'c', type: 'string', describe: 'load a mosquitto.conf (Mosquitto 2.0 syntax, include_dir included)' })
     .option('daemon', { alias: 'd', type: 'boolean', describe: 'run in the background; returns once the listeners are bound (writes pid_file)' })
     .option('test-config', { type: 'boolean', describe: 'check the -c file (and the password, ACL and TLS files it names), print every error, exit 0 or 1' })
@@ -52,7 +55,11 @@ export function brokerOptionsFromArgv(argv: Record<string, unknown>): BrokerRunO
   const ports = raw.map((value) => parsePort(String(value)));
   if (ports.length > 10) throw new UsageError('Error: Only 10 ports can be specified on the command line.');
   const explicitPorts = ports.length > 0 ? [...new Set(ports)] : [];
+  const persistence = argv.persistence === undefined ? undefined : String(Array.isArray(argv.persistence) ? argv.persistence.at(-1) : argv.persistence);
+  if (persistence === '') throw new UsageError('Error: --persistence needs a directory.');
+  if (persistence !== undefined && configFile !== undefined) throw new UsageError('Error: --persistence cannot be used with -c: set persistence true and persistence_location in the config file.');
   return {
+    ...(persistence !== undefined ? { persistenceDir: persistence } : {}),
     ports: explicitPorts.length > 0 ? explicitPorts : [1883],
     verbose: argv.verbose === true,
     ...(configFile !== undefined ? { configFile } : {}),
@@ -84,16 +91,17 @@ export async function runBroker(options: BrokerRunOptions, stderr: Writable, sto
   logger.log('information', 'Starting in local only mode. Connections will only be possible from clients running on this machine.');
   logger.log('information', 'Create a configuration file which defines a listener to allow remote access.');
   logger.log('information', 'For more details see https://mosquitto.org/documentation/authentication-methods/');
-  const broker = await startListening(listeners, logger, version);
+  const broker = await startListening(listeners, logger, version, options.persistenceDir);
   logger.log('information', `mqx version ${version} running`);
   await stop;
   logger.log('information', `mqx version ${version} terminating`);
   await broker.close();
 }
 
-async function startListening(listeners: ListenerOptions[], logger: BrokerLogger, version: string) {
+async function startListening(listeners: ListenerOptions[], logger: BrokerLogger, version: string, persistenceDir?: string) {
+  const persistence = persistenceDir === undefined ? {} : { persistence: true, persistence_location: persistenceDir };
   try {
-    const broker = createBroker({ listeners, logger, version });
+    const broker = createBroker({ listeners, logger, version, ...persistence });
     await broker.listen();
     return broker;
   } catch (error) {
@@ -102,7 +110,7 @@ async function startListening(listeners: ListenerOptions[], logger: BrokerLogger
     if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT') {
       const ipv4 = listeners.filter((listener) => listener.host !== '::1');
       try {
-        const broker = createBroker({ listeners: ipv4, logger, version });
+        const broker = createBroker({ listeners: ipv4, logger, version, ...persistence });
         await broker.listen();
         return broker;
       } catch (retryError) {
@@ -115,6 +123,8 @@ async function startListening(listeners: ListenerOptions[], logger: BrokerLogger
 
 function listenError(error: unknown): CliError {
   const err = error as NodeJS.ErrnoException & { port?: number };
+  // The persistence store (a file error, or a store this version refuses): its own message.
+  if (err.path !== undefined || err.name === 'StoreFormatError') return new CliError(`Error: ${err.message}`, 1);
   if (err.code === 'EADDRINUSE') return new CliError(`Error: Address already in use (port ${err.port ?? '?'}).`, 1);
   if (err.code === 'EACCES') return new CliError(`Error: Permission denied opening port ${err.port ?? '?'}.`, 1);
   return new CliError(`Error: ${err.message}`, 1);
