@@ -201,3 +201,48 @@ test('crash: a delayed will and session expiry survive a SIGKILL (the will fires
   assert.equal((await holder.handshake({ clientId: 'will-holder', clean: false, properties: { sessionExpiryInterval: 3600 } })).sessionPresent, true);
   await holder.disconnect();
 });
+
+test('mqx broker --persistence DIR: a retained message survives SIGKILL; a newer store or --persistence with -c is a one-line error', { timeout: 30_000 }, async (t) => {
+  const { spawnMqx, runMqx } = await import('../helpers/process.js');
+  const dir = mkdtempSync(join(tmpdir(), 'mqx-crash-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const first = spawnMqx(['broker', '--persistence', dir, '-p', String(port)]);
+  t.after(() => kill(first));
+  await waitForOutput(first.stderr!, /version \S+ running/, 15000);
+  const publisher = await mqtt.connectAsync({ host: '127.0.0.1', port, reconnectPeriod: 0 });
+  await publisher.publishAsync('cli/kept', 'kept', { qos: 1, retain: true });
+  await publisher.endAsync(true);
+  await kill(first);
+  const second = spawnMqx(['broker', '--persistence', dir, '-p', String(port)]);
+  t.after(() => kill(second));
+  await waitForOutput(second.stderr!, /version \S+ running/, 15000);
+  assert.equal(await readRetainedText(port, 'cli/kept'), 'kept');
+  await kill(second);
+  const { writeFileSync } = await import('node:fs');
+  const header = Buffer.alloc(16);
+  Buffer.from('MQXSTORE').copy(header);
+  header.writeUInt32BE(9, 8);
+  writeFileSync(join(dir, 'mosquitto.db'), header);
+  const newer = await runMqx(['broker', '--persistence', dir, '-p', String(port)]);
+  assert.equal(newer.code, 1);
+  assert.match(String(newer.stderr), /^Error: .*store format version 9; this mqx reads version 1/m);
+  assert.doesNotMatch(String(newer.stderr), /\n\s+at /, 'no stack trace');
+  const both = await runMqx(['broker', '--persistence', dir, '-c', join(dir, 'none.conf')]);
+  assert.notEqual(both.code, 0);
+  assert.match(String(both.stderr), /--persistence cannot be used with -c/);
+});
+
+async function readRetainedText(port: number, topic: string): Promise<string> {
+  const reader = await mqtt.connectAsync({ host: '127.0.0.1', port, reconnectPeriod: 0 });
+  try {
+    const message = new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no retained message on ${topic}`)), 5000);
+      reader.on('message', (_topic, payload) => { clearTimeout(timer); resolve(String(payload)); });
+    });
+    await reader.subscribeAsync(topic, { qos: 1 });
+    return await message;
+  } finally {
+    await reader.endAsync(true);
+  }
+}

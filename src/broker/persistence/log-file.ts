@@ -14,7 +14,9 @@ const FRAME_HEADER = 8;
 /** A frame claiming more than this is corruption, not data. */
 const MAX_FRAME = 1 << 30;
 
-export class StoreFormatError extends Error {}
+export class StoreFormatError extends Error {
+  override name = 'StoreFormatError';
+}
 
 export function header(): Buffer {
   const bytes = Buffer.alloc(HEADER_SIZE);

@@ -102,6 +102,8 @@ export class Persistence implements SessionJournal {
 
   // --- what the broker reports ---
   retained(topic: string, message: Message | null): void {
+    // $SYS values are the broker's own, republished every sys_interval: never stored (as Mosquitto).
+    if (topic.startsWith('$SYS/')) return;
     if (message === null && !this.state.retained.has(topic)) return;
     this.emit({ type: 'retain', topic, message });
   }
