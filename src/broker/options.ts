@@ -46,6 +46,8 @@ export interface BrokerOptions {
   max_connections?: number;
   allow_zero_length_clientid?: boolean;
   auto_id_prefix?: string;
+  /** Mosquitto's deprecated clientid_prefixes: only client ids starting with it may connect; '' = any. */
+  clientid_prefixes?: string;
   retain_available?: boolean;
   /** Seconds between $SYS updates; 0 disables them. */
   sys_interval?: number;
@@ -97,6 +99,7 @@ export const DEFAULT_OPTIONS: Omit<ResolvedBrokerOptions, 'authenticate' | 'auth
   max_connections: -1,
   allow_zero_length_clientid: true,
   auto_id_prefix: 'auto-',
+  clientid_prefixes: '',
   retain_available: true,
   sys_interval: 10,
   upgrade_outgoing_qos: false,

@@ -27,7 +27,6 @@ const unsupportedListenerSettings: Array<[keyof ListenerSettings, string, string
  */
 const unsupportedGlobals: Array<[keyof BrokerConfig & keyof typeof globalDefaults, string]> = [
   ['max_inflight_bytes', 'max_inflight_bytes is not supported by the broker yet'],
-  ['clientid_prefixes', 'clientid_prefixes is not supported by the broker yet'],
 ];
 
 /**
@@ -178,6 +177,7 @@ export function toBrokerOptions(config: BrokerConfig, context: MappingContext = 
     sys_interval: config.sys_interval,
     upgrade_outgoing_qos: config.upgrade_outgoing_qos,
     check_retain_source: config.check_retain_source,
+    clientid_prefixes: config.clientid_prefixes ?? '',
     // Mosquitto's "never" is the broker's 0.
     persistent_client_expiration: Math.min(config.persistent_client_expiration ?? 0, 0xffffffff),
     outgoing_topic_aliases: config.outgoing_topic_aliases,

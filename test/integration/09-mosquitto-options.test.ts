@@ -50,3 +50,19 @@ test('check_retain_source false: the publisher is not re-checked', async (t) => 
   await sub.expect('suback');
   assert.equal(((await sub.expect('publish')) as IPublishPacket).payload.toString(), 'old');
 });
+
+for (const version of VERSIONS) {
+  test(`clientid_prefixes: other client ids are refused "not authorised", as Mosquitto 2.0 (v${version})`, async (t) => {
+    const { connect, open } = await startBroker(t, { clientid_prefixes: 'plant-' });
+    const refused = await open(version);
+    const connack = await refused.handshake({ clientId: 'office-1' });
+    assert.equal(connack.reasonCode ?? connack.returnCode, version === 5 ? 0x87 : 0x05);
+    await refused.closedByBroker();
+    // An assigned id starts with auto_id_prefix, so it is refused unless that carries the prefix too.
+    const anonymous = await open(version);
+    const assigned = await anonymous.handshake({ clientId: '' });
+    assert.equal(assigned.reasonCode ?? assigned.returnCode, version === 5 ? 0x87 : 0x05);
+    await anonymous.closedByBroker();
+    await connect(version, { clientId: 'plant-7' });
+  });
+}

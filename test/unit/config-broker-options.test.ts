@@ -54,6 +54,13 @@ test('check_retain_source maps to the broker (default true; false is applied, no
   assert.equal(off.options.check_retain_source, false);
 });
 
+test('clientid_prefixes maps to the broker; none means any client id', () => {
+  assert.equal(resolveOptions(map('listener 1883\n').options).clientid_prefixes, '');
+  const set = map('listener 1883\nclientid_prefixes plant-\n');
+  assert.deepEqual(set.issues, []);
+  assert.equal(set.options.clientid_prefixes, 'plant-');
+});
+
 test("Debian's configuration maps with nothing left over", () => {
   const text = 'pid_file /run/mosquitto/mosquitto.pid\npersistence true\npersistence_location /var/lib/mosquitto/\nlog_dest file /var/log/mosquitto/mosquitto.log\n';
   assert.deepEqual(map(text).issues, []);

@@ -56,6 +56,10 @@ export function handleConnect(connection: Connection, packet: IConnectPacket): P
   } else if (version === 3 && Buffer.byteLength(clientId) > 23) {
     throw new MqttError(ReasonCode.ClientIdentifierNotValid, 'MQTT 3.1 client identifier over 23 bytes');
   }
+  // Mosquitto's clientid_prefixes (handle_connect.c): checked after an id is assigned, answered "not authorised".
+  if (!clientId.startsWith(options.clientid_prefixes)) {
+    throw new MqttError(ReasonCode.NotAuthorized, `client id '${clientId}' lacks the prefix '${options.clientid_prefixes}'`);
+  }
   let serverKeepAlive: number | undefined;
   if (version === 5 && options.max_keepalive > 0 && connection.keepalive === 0) {
     // Mosquitto answers a 5.0 keep alive of 0 with Server Keep Alive = max_keepalive
