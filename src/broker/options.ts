@@ -30,6 +30,8 @@ export interface BrokerOptions {
   listeners?: ListenerOptions[];
   /** Outgoing QoS 1/2 messages in flight per client; also sent as Receive Maximum. 0 = unlimited. */
   max_inflight_messages?: number;
+  /** Mosquitto's max_inflight_bytes: QoS 1/2 payload bytes in flight per client before the rest wait in the queue. 0 = no limit. */
+  max_inflight_bytes?: number;
   /** Messages queued per client beyond the inflight window (offline or window full). 0 = unlimited. */
   max_queued_messages?: number;
   /** Bytes of payload queued per client. 0 = unlimited. */
@@ -90,6 +92,7 @@ export type ResolvedBrokerOptions = Required<Omit<BrokerOptions, 'authenticate' 
 export const DEFAULT_OPTIONS: Omit<ResolvedBrokerOptions, 'authenticate' | 'authorize' | 'logger'> = {
   listeners: [],
   max_inflight_messages: 20,
+  max_inflight_bytes: 0,
   max_queued_messages: 1000,
   max_queued_bytes: 0,
   queue_qos0_messages: false,
@@ -131,6 +134,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedBrokerOptio
   }
   checkInteger('max_inflight_messages', resolved.max_inflight_messages, 0, 65535);
   checkInteger('max_queued_messages', resolved.max_queued_messages, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('max_inflight_bytes', resolved.max_inflight_bytes, 0, Number.MAX_SAFE_INTEGER);
   checkInteger('max_queued_bytes', resolved.max_queued_bytes, 0, Number.MAX_SAFE_INTEGER);
   checkInteger('message_size_limit', resolved.message_size_limit, 0, 268_435_455);
   checkInteger('max_packet_size', resolved.max_packet_size, 0, 268_435_460);

@@ -45,6 +45,8 @@ export class Session {
   readonly inboundQos2 = new Set<number>();
   /** Client's Receive Maximum (5.0) or max_inflight_messages. */
   sendQuota: number;
+  /** Payload bytes of `inflight`, for max_inflight_bytes (recounted on attach: restore fills `inflight` directly). */
+  inflightBytes = 0;
   willTimer: NodeJS.Timeout | null = null;
   pendingWill: WillMessage | null = null;
   expiryTimer: NodeJS.Timeout | null = null;
@@ -73,11 +75,21 @@ export class Session {
       if (!this.options.queue_qos0_messages) { this.metrics.dropped++; return; }
     }
     const out: Outgoing = { message, qos, retain, subscriptionIds, sharedGroup, packetId: 0, released: false };
-    if (link && qos > 0 && this.inflight.size < this.sendQuota && this.queue.length === 0) {
+    if (link && qos > 0 && this.windowOpen() && this.queue.length === 0) {
       this.sendNew(out, cache);
       return;
     }
     this.enqueue(out);
+  }
+
+  /**
+   * Room for one more QoS 1/2 message in flight: under the count quota and, with Mosquitto's
+   * max_inflight_bytes, while the bytes in flight are below it (a larger message still goes
+   * out alone, as in Mosquitto).
+   */
+  private windowOpen(): boolean {
+    const byteLimit = this.options.max_inflight_bytes;
+    return this.inflight.size < this.sendQuota && (byteLimit === 0 || this.inflightBytes < byteLimit);
   }
 
   private enqueue(out: Outgoing): void {
@@ -99,6 +111,7 @@ export class Session {
     if (this.link!.sendPublish(out, false, cache)) {
       detachPayload(out.message);
       this.inflight.set(out.packetId, out);
+      this.inflightBytes += out.message.payload.length;
       this.journal?.sent(this, out);
     } else {
       // [MQTT-3.1.2-25] too large for the client: discarded as if it had been sent and acknowledged
@@ -121,6 +134,7 @@ export class Session {
     const out = this.inflight.get(packetId);
     if (out === undefined) return false;
     this.inflight.delete(packetId);
+    this.inflightBytes -= out.message.payload.length;
     this.journal?.removed(this, out);
     this.drain();
     return true;
@@ -146,7 +160,7 @@ export class Session {
     const link = this.link;
     if (!link) return;
     const now = Date.now();
-    while (this.queue.length > 0 && this.inflight.size < this.sendQuota) {
+    while (this.queue.length > 0 && this.windowOpen()) {
       const out = this.queue.shift()!;
       this.queuedBytes -= out.message.payload.length;
       if (isExpired(out.message, now)) { this.metrics.dropped++; this.journal?.removed(this, out); continue; }
@@ -176,6 +190,7 @@ export class Session {
         this.journal?.removed(this, out);
       }
     }
+    this.inflightBytes = this.countInflightBytes();
     this.drain();
   }
 
@@ -190,6 +205,7 @@ export class Session {
     for (const [packetId, out] of this.inflight) {
       if (out.sharedGroup !== null && !out.released) { taken.push(out); this.inflight.delete(packetId); }
     }
+    this.inflightBytes = this.countInflightBytes();
     const kept: Outgoing[] = [];
     for (const out of this.queue) (out.sharedGroup !== null ? taken : kept).push(out);
     if (kept.length !== this.queue.length) {
@@ -198,6 +214,12 @@ export class Session {
     }
     if (this.journal !== null) for (const out of taken) this.journal.removed(this, out);
     return taken;
+  }
+
+  private countInflightBytes(): number {
+    let bytes = 0;
+    for (const out of this.inflight.values()) bytes += out.message.payload.length;
+    return bytes;
   }
 
   clearTimers(): void {

@@ -26,7 +26,6 @@ const unsupportedListenerSettings: Array<[keyof ListenerSettings, string, string
  * (set_tcp_nodelay is not here: every mqx listener already sets TCP_NODELAY.)
  */
 const unsupportedGlobals: Array<[keyof BrokerConfig & keyof typeof globalDefaults, string]> = [
-  ['max_inflight_bytes', 'max_inflight_bytes is not supported by the broker yet'],
 ];
 
 /**
@@ -163,6 +162,7 @@ export function toBrokerOptions(config: BrokerConfig, context: MappingContext = 
   const options: BrokerOptions = {
     listeners,
     max_inflight_messages: config.max_inflight_messages,
+    max_inflight_bytes: config.max_inflight_bytes,
     max_queued_messages: config.max_queued_messages,
     max_queued_bytes: config.max_queued_bytes,
     queue_qos0_messages: config.queue_qos0_messages,

@@ -66,3 +66,38 @@ for (const version of VERSIONS) {
     await connect(version, { clientId: 'plant-7' });
   });
 }
+
+test('max_inflight_bytes: QoS 1 messages wait in the queue until the bytes in flight drop below the limit', async (t) => {
+  const { connect, broker } = await startBroker(t, { max_inflight_bytes: 100 });
+  const sub = await connect(4, { clientId: 'slow', clean: true });
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'big/#', qos: 1 }, { topic: 'small/#', qos: 1 }] });
+  await sub.expect('suback');
+  // Larger than the limit: each still goes out, but alone.
+  for (let i = 0; i < 3; i++) broker.publish('big/x', Buffer.alloc(150, 48 + i), { qos: 1 });
+  const first = (await sub.expect('publish')) as IPublishPacket;
+  assert.equal(first.payload.toString(), '0'.repeat(150));
+  assert.equal(await sub.silentFor(200), true);
+  sub.send({ cmd: 'puback', messageId: first.messageId! });
+  const second = (await sub.expect('publish')) as IPublishPacket;
+  assert.equal(second.payload.toString(), '1'.repeat(150));
+  assert.equal(await sub.silentFor(200), true);
+  sub.send({ cmd: 'puback', messageId: second.messageId! });
+  const third = (await sub.expect('publish')) as IPublishPacket;
+  sub.send({ cmd: 'puback', messageId: third.messageId! });
+  // 40-byte messages: sent while under 100 bytes are in flight (0, 40, 80), then the fourth waits.
+  for (let i = 0; i < 4; i++) broker.publish('small/x', Buffer.alloc(40, 97 + i), { qos: 1 });
+  const small: IPublishPacket[] = [];
+  for (let i = 0; i < 3; i++) small.push((await sub.expect('publish')) as IPublishPacket);
+  assert.equal(await sub.silentFor(200), true);
+  sub.send({ cmd: 'puback', messageId: small[0]!.messageId! });
+  assert.equal(((await sub.expect('publish')) as IPublishPacket).payload.toString(), 'd'.repeat(40));
+});
+
+test('max_inflight_bytes 0 (default): only the message count limits the window', async (t) => {
+  const { connect, broker } = await startBroker(t, { max_inflight_messages: 20 });
+  const sub = await connect(4, { clientId: 'slow' });
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'big/#', qos: 1 }] });
+  await sub.expect('suback');
+  for (let i = 0; i < 3; i++) broker.publish('big/x', Buffer.alloc(150_000, 48 + i), { qos: 1 });
+  for (let i = 0; i < 3; i++) await sub.expect('publish');
+});

@@ -61,6 +61,13 @@ test('clientid_prefixes maps to the broker; none means any client id', () => {
   assert.equal(set.options.clientid_prefixes, 'plant-');
 });
 
+test('max_inflight_bytes maps to the broker (0 = no limit)', () => {
+  assert.equal(resolveOptions(map('listener 1883\n').options).max_inflight_bytes, 0);
+  const set = map('listener 1883\nmax_inflight_bytes 100\n');
+  assert.deepEqual(set.issues, []);
+  assert.equal(resolveOptions(set.options).max_inflight_bytes, 100);
+});
+
 test("Debian's configuration maps with nothing left over", () => {
   const text = 'pid_file /run/mosquitto/mosquitto.pid\npersistence true\npersistence_location /var/lib/mosquitto/\nlog_dest file /var/log/mosquitto/mosquitto.log\n';
   assert.deepEqual(map(text).issues, []);
@@ -70,7 +77,6 @@ test('what the broker cannot apply yet is reported at its line, never dropped', 
   const cases: Array<[string, string]> = [
     ['listener 0 /tmp/mqx.sock\nprotocol websockets\n', 'test.conf:2: websockets on a unix socket listener is not supported; use protocol mqtt'],
     ['listener 1883\nmount_point a/\n', 'test.conf:2: mount_point is not supported by the broker yet'],
-    ['listener 1883\nmax_inflight_bytes 100\n', 'test.conf:2: max_inflight_bytes is not supported by the broker yet'],
     ['listener 1883\nlistener 1884\nmax_qos 1\n', 'test.conf:3: different max_qos values on different listeners are not supported by the broker yet; use one value for all listeners'],
     ['per_listener_settings true\nlistener 1883\nauto_id_prefix a-\nlistener 1884\n', 'test.conf:3: a per-listener auto_id_prefix is not supported by the broker yet; set it once for all listeners'],
   ];
