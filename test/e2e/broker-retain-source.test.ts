@@ -1,0 +1,61 @@
+// check_retain_source with `mqx broker -c`: after a SIGHUP reload takes a user's write access
+// away, their old retained messages stop reaching new subscribers (unless the option is false).
+
+import { test } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect as mqttConnect } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { runMqx } from '../helpers/process.js';
+import { startMqxBroker, tempDir } from '../helpers/mqx-broker.js';
+
+function client(t: TestContext, port: number, options: IClientOptions = {}): Promise<MqttClient> {
+  const c = mqttConnect({ host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 5000, ...options });
+  t.after(() => c.endAsync(true));
+  return new Promise((resolve, reject) => {
+    c.once('connect', () => resolve(c));
+    c.once('error', reject);
+  });
+}
+
+/** The retained payloads a new subscription to `filter` receives. */
+async function retainedFor(c: MqttClient, filter: string): Promise<string[]> {
+  const seen: string[] = [];
+  const onMessage = (_topic: string, payload: Buffer, packet: { retain: boolean }) => { if (packet.retain) seen.push(payload.toString()); };
+  c.on('message', onMessage);
+  await c.subscribeAsync(filter, { qos: 1 });
+  await c.unsubscribeAsync('sync/never'); // everything sent before the UNSUBACK has arrived
+  c.off('message', onMessage);
+  return seen;
+}
+
+async function revokeAfterRetain(t: TestContext, extra: string): Promise<string[]> {
+  const dir = tempDir(t);
+  const passwd = join(dir, 'passwd');
+  for (const [user, password, create] of [['alice', 'alice-pw', true], ['watcher', 'watcher-pw', false]] as const) {
+    const made = await runMqx(['passwd', ...(create ? ['-c'] : []), '-b', passwd, user, password]);
+    assert.equal(made.code, 0, made.stderr);
+  }
+  writeFileSync(join(dir, 'acl'), 'user alice\ntopic readwrite r/#\nuser watcher\ntopic read #\n');
+  const broker = await startMqxBroker(t, `listener PORT 127.0.0.1\npassword_file DIR/passwd\nacl_file DIR/acl\n${extra}`, { dir });
+  const alice = await client(t, broker.port, { username: 'alice', password: 'alice-pw', clientId: 'alice' });
+  await alice.publishAsync('r/a', 'from alice', { qos: 1, retain: true });
+  const before = await client(t, broker.port, { username: 'watcher', password: 'watcher-pw', clientId: 'w1' });
+  assert.deepEqual(await retainedFor(before, 'r/#'), ['from alice']);
+
+  writeFileSync(join(dir, 'acl'), 'user alice\ntopic read r/#\nuser watcher\ntopic read #\n');
+  broker.child.kill('SIGHUP');
+  await broker.waitForLog(/Reloaded .*acl/);
+  const after = await client(t, broker.port, { username: 'watcher', password: 'watcher-pw', clientId: 'w2' });
+  return retainedFor(after, 'r/#');
+}
+
+test('check_retain_source (default true): a revoked publisher\'s retained message is no longer delivered', async (t) => {
+  assert.deepEqual(await revokeAfterRetain(t, ''), []);
+});
+
+test('check_retain_source false: the retained message is still delivered after the revocation', async (t) => {
+  assert.deepEqual(await revokeAfterRetain(t, 'check_retain_source false\n'), ['from alice']);
+});
