@@ -181,6 +181,12 @@ export function toBrokerOptions(config: BrokerConfig, context: MappingContext = 
     // Mosquitto's "never" is the broker's 0.
     persistent_client_expiration: Math.min(config.persistent_client_expiration ?? 0, 0xffffffff),
     outgoing_topic_aliases: config.outgoing_topic_aliases,
+    persistence: config.persistence,
+    // Mosquitto concatenates location and file name; the store joins them as a path.
+    persistence_location: config.persistence_location ?? '',
+    persistence_file: config.persistence_file ?? 'mosquitto.db',
+    autosave_interval: config.autosave_interval,
+    autosave_on_changes: config.autosave_on_changes,
   };
   return { options, listenerSources, issues };
 }

@@ -89,6 +89,8 @@ test("Debian's /etc/mosquitto/mosquitto.conf (pid_file, persistence, log_dest fi
   }
   await stopPid(pid);
   assert.match(readFileSync(join(dir, 'mosquitto.log'), 'utf8'), /terminating$/m);
+  // `persistence true` + `persistence_location` took effect: the store is where Debian puts it.
+  assert.ok(existsSync(join(dir, 'mosquitto.db')), 'persistence store written to persistence_location');
 });
 
 test('bad input stops start-up with one line and exit 1: port in use, missing file, key not matching the certificate', async (t) => {
