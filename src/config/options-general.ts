@@ -135,7 +135,7 @@ export const generalOptions: Record<string, OptionSpec> = {
     handle: (ctx, rest) => ctx.setSecurity('allow_zero_length_clientid', ctx.take(readBool('allow_zero_length_clientid', rest))),
   },
   auto_id_prefix: { status: 'supported', handle: (ctx, rest) => ctx.setSecurityString('auto_id_prefix', rest) },
-  autosave_interval: clampedCount('autosave_interval', 'parsed', 'a number of seconds (0 = save only on exit and SIGUSR1)'),
+  autosave_interval: clampedCount('autosave_interval', 'supported', 'a number of seconds (0 = save only on exit and SIGUSR1)'),
   autosave_on_changes: bool('autosave_on_changes', 'parsed'),
   check_retain_source: {
     status: 'supported',
@@ -186,10 +186,10 @@ export const generalOptions: Record<string, OptionSpec> = {
   },
   password_file: { status: 'supported', handle: (ctx, rest) => ctx.setSecurityString('password_file', rest) },
   per_listener_settings: { status: 'supported', handle: handlePerListenerSettings },
-  persistence: bool('persistence', 'parsed'),
-  retained_persistence: bool('persistence', 'parsed'),
-  persistence_file: text('persistence_file', 'parsed'),
-  persistence_location: text('persistence_location', 'parsed'),
+  persistence: bool('persistence', 'supported'),
+  retained_persistence: bool('persistence', 'supported'),
+  persistence_file: text('persistence_file', 'supported'),
+  persistence_location: text('persistence_location', 'supported'),
   persistent_client_expiration: {
     status: 'supported',
     handle: (ctx, rest, name) => ctx.setGlobal('persistent_client_expiration', ctx.take(readDuration(name, rest)), name),
