@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, havePeers, startMosquitto } from '../helpers/peers.js';
 import { collect, runMqx, spawnMqx, waitForOutput } from '../helpers/process.js';
+import { makeCertificates } from '../helpers/tls-certs.js';
 
 function json(stdout: Buffer): Record<string, any> {
   const lines = stdout.toString().trim().split('\n');
@@ -125,4 +126,22 @@ test('a broker that dies mid-run: partial results, "connection lost", exit 1', a
   assert.equal(summary.type, 'summary');
   assert.ok(summary.sent > 0);
   assert.match(summary.aborted, /connection lost/);
+});
+
+test('over TLS: --cafile against a mosquitto TLS listener gives exact counts; plain MQTT to the TLS port fails without a stack trace', async (t) => {
+  if (!havePeers(t, 'mosquitto', 'openssl')) return;
+  const certs = makeCertificates();
+  t.after(() => certs.remove());
+  const mosquitto = await startMosquitto(`certfile ${certs.serverCert}\nkeyfile ${certs.serverKey}\n`);
+  t.after(() => mosquitto.stop());
+  const port = String(mosquitto.port);
+  const run = await runMqx(['bench', '-h', '127.0.0.1', '-p', port, '--cafile', certs.caCert, '--scenario', 'p2p', '-c', '1', '-q', '1', '--count', '300', '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const result = json(run.stdout);
+  assert.equal(result.sent, 300);
+  assert.equal(result.received, 300);
+  assert.equal(result.lost, 0);
+  const plain = await runMqx(['bench', 'pub', '-h', '127.0.0.1', '-p', port, '-c', '1', '--count', '10', '--json']);
+  assert.notEqual(plain.code, 0, 'plain MQTT to a TLS port must fail');
+  assert.doesNotMatch(plain.stderr, /\n\s+at /, 'no stack trace');
 });
