@@ -8,7 +8,7 @@
 
 import type { Argv } from 'yargs';
 import { UsageError } from './errors.js';
-import { checkTopicArgument, connectionOptionsFromArgv } from './options.js';
+import { checkTopicArgument, connectionOptionsFromArgv, withTlsOptions } from './options.js';
 import type { ConnectionOptions } from './options.js';
 import { HEADER_BYTES } from '../bench/header.js';
 import { SCENARIOS } from '../bench/scenarios.js';
@@ -18,13 +18,12 @@ const GROUP_LOAD = 'Load:';
 const GROUP_RUN = 'Run:';
 const GROUP_OUTPUT = 'Output:';
 const GROUP_CONNECTION = 'Connection:';
-const GROUP_TLS = 'TLS:';
 
 /** Shared connection flags bench keeps, with the names connectionOptionsFromArgv reads. */
 const SHARED_KEYS = ['host', 'port', 'username', 'pw', 'protocol-version', 'keepalive', 'qos', 'cafile', 'capath', 'cert', 'key', 'ciphers', 'insecure', 'tls-version', 'tls-alpn', 'tls-use-os-certs'] as const;
 
 export function withBenchOptions(yargs: Argv): Argv {
-  return yargs
+  return withTlsOptions(yargs
     .option('clients', { alias: 'c', type: 'string', group: GROUP_LOAD, describe: 'clients: connections (conn), publishers (pub), subscribers (sub), the many side of a scenario (default 10; conn 100)' })
     .option('interval', { alias: 'i', type: 'string', group: GROUP_LOAD, describe: 'milliseconds between two connection attempts (default 10; 0 = at once)' })
     .option('pub-interval', { alias: 'I', type: 'string', group: GROUP_LOAD, describe: 'milliseconds (decimals allowed: 0.2 = 5000 msg/s) between two messages of one publisher; 0 = as fast as flow control allows (default 1000 for pub, 0 for a scenario)' })
@@ -55,16 +54,7 @@ export function withBenchOptions(yargs: Argv): Argv {
     .option('pw', { alias: 'P', type: 'string', group: GROUP_CONNECTION, describe: 'password' })
     .option('protocol-version', { alias: 'V', type: 'string', group: GROUP_CONNECTION, describe: 'MQTT version: 5, 311 or 31 (default 311)' })
     .option('keepalive', { alias: 'k', type: 'string', group: GROUP_CONNECTION, describe: 'keepalive in seconds, 5..65535 (default 60)' })
-    .option('ws', { type: 'boolean', group: GROUP_CONNECTION, describe: 'connect over WebSockets (path /mqtt)' })
-    .option('cafile', { type: 'string', group: GROUP_TLS, describe: 'trusted CA certificates file (enables TLS)' })
-    .option('capath', { type: 'string', group: GROUP_TLS, describe: 'directory of trusted CA certificates (enables TLS)' })
-    .option('cert', { type: 'string', group: GROUP_TLS, describe: 'client certificate (PEM)' })
-    .option('key', { type: 'string', group: GROUP_TLS, describe: 'client private key (PEM)' })
-    .option('ciphers', { type: 'string', group: GROUP_TLS, describe: 'OpenSSL cipher list' })
-    .option('insecure', { type: 'boolean', group: GROUP_TLS, describe: 'do not check the server hostname' })
-    .option('tls-version', { type: 'string', group: GROUP_TLS, describe: 'tlsv1.3, tlsv1.2 or tlsv1.1' })
-    .option('tls-alpn', { type: 'string', group: GROUP_TLS, describe: 'TLS ALPN protocol' })
-    .option('tls-use-os-certs', { type: 'boolean', group: GROUP_TLS, describe: 'trust the system CA certificates' });
+    .option('ws', { type: 'boolean', group: GROUP_CONNECTION, describe: 'connect over WebSockets (path /mqtt)' }));
 }
 
 export type OutputFormat = 'text' | 'json' | 'json-lines' | 'csv';

@@ -46,9 +46,23 @@ const GROUP_TLS = 'TLS:';
 const GROUP_V5 = 'MQTT 5:';
 const GROUP_DIAGNOSTICS = 'Diagnostics:';
 
+/** The TLS flags of mosquitto_pub/sub, shared by pub, sub and bench (whose other letters differ). */
+export function withTlsOptions<T>(yargs: Argv<T>): Argv<T> {
+  return yargs
+    .option('cafile', { type: 'string', group: GROUP_TLS, describe: 'trusted CA certificates file (enables TLS)' })
+    .option('capath', { type: 'string', group: GROUP_TLS, describe: 'directory of trusted CA certificates (enables TLS)' })
+    .option('cert', { type: 'string', group: GROUP_TLS, describe: 'client certificate (PEM)' })
+    .option('key', { type: 'string', group: GROUP_TLS, describe: 'client private key (PEM)' })
+    .option('ciphers', { type: 'string', group: GROUP_TLS, describe: 'OpenSSL cipher list' })
+    .option('insecure', { type: 'boolean', group: GROUP_TLS, describe: 'do not check the server hostname' })
+    .option('tls-version', { type: 'string', group: GROUP_TLS, describe: 'tlsv1.3, tlsv1.2 or tlsv1.1' })
+    .option('tls-alpn', { type: 'string', group: GROUP_TLS, describe: 'TLS ALPN protocol' })
+    .option('tls-use-os-certs', { type: 'boolean', group: GROUP_TLS, describe: 'trust the system CA certificates' });
+}
+
 /** Adds every shared connection flag to a command's yargs builder. */
 export function withConnectionOptions<T>(yargs: Argv<T>): Argv<T & Record<string, unknown>> {
-  let parser = yargs
+  const beforeTls = yargs
     .option('host', { alias: 'h', type: 'string', group: GROUP_CONNECTION, describe: 'broker host (default localhost)' })
     .option('port', { alias: 'p', type: 'string', group: GROUP_CONNECTION, describe: 'broker port (default 1883, 8883 with TLS)' })
     .option('url', { alias: 'L', type: 'string', group: GROUP_CONNECTION, describe: 'mqtt(s)|ws(s)://[user[:password]@]host[:port]/topic' })
@@ -67,16 +81,8 @@ export function withConnectionOptions<T>(yargs: Argv<T>): Argv<T & Record<string
     .option('will-topic', { type: 'string', group: GROUP_WILL, describe: 'topic of the Will message' })
     .option('will-payload', { type: 'string', group: GROUP_WILL, describe: 'payload of the Will message' })
     .option('will-qos', { type: 'string', group: GROUP_WILL, describe: 'QoS of the Will message' })
-    .option('will-retain', { type: 'boolean', group: GROUP_WILL, describe: 'retain the Will message' })
-    .option('cafile', { type: 'string', group: GROUP_TLS, describe: 'trusted CA certificates file (enables TLS)' })
-    .option('capath', { type: 'string', group: GROUP_TLS, describe: 'directory of trusted CA certificates (enables TLS)' })
-    .option('cert', { type: 'string', group: GROUP_TLS, describe: 'client certificate (PEM)' })
-    .option('key', { type: 'string', group: GROUP_TLS, describe: 'client private key (PEM)' })
-    .option('ciphers', { type: 'string', group: GROUP_TLS, describe: 'OpenSSL cipher list' })
-    .option('insecure', { type: 'boolean', group: GROUP_TLS, describe: 'do not check the server hostname' })
-    .option('tls-version', { type: 'string', group: GROUP_TLS, describe: 'tlsv1.3, tlsv1.2 or tlsv1.1' })
-    .option('tls-alpn', { type: 'string', group: GROUP_TLS, describe: 'TLS ALPN protocol' })
-    .option('tls-use-os-certs', { type: 'boolean', group: GROUP_TLS, describe: 'trust the system CA certificates' })
+    .option('will-retain', { type: 'boolean', group: GROUP_WILL, describe: 'retain the Will message' });
+  let parser = withTlsOptions(beforeTls)
     .option('property', { alias: 'D', type: 'string', array: true, group: GROUP_V5, describe: 'MQTT 5 property: -D <command> <name> <value> (user-property: <key> <value>); implies -V 5' })
     .option('debug', { alias: 'd', type: 'boolean', group: GROUP_DIAGNOSTICS, describe: 'print packets sent and received' })
     .option('quiet', { type: 'boolean', group: GROUP_DIAGNOSTICS, describe: 'do not print runtime errors' });

@@ -80,7 +80,10 @@ const plainPalette: Palette = { topic: identity, dim: identity, error: identity,
 /** Colours for the given output; identity functions when colour is off. */
 export async function palette(out: Output): Promise<Palette> {
   if (!out.colour) return plainPalette;
-  const { default: chalk } = await import('chalk');
+  // The decision is ours (a TTY without NO_COLOR); chalk's own detection would also turn colour
+  // off for CI=true terminals, so take its level only when it found more than basic colours.
+  const { default: defaultChalk, Chalk } = await import('chalk');
+  const chalk = new Chalk({ level: Math.max(defaultChalk.level, 1) as 1 | 2 | 3 });
   return { topic: chalk.cyan, dim: chalk.dim, error: chalk.red, good: chalk.green, bold: chalk.bold };
 }
 
