@@ -9,13 +9,13 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { connect as mqttConnect } from 'mqtt';
-import type { IClientOptions, MqttClient } from 'mqtt';
+import type { IClientOptions } from 'mqtt';
 import { freePort, havePeers, peerPath } from '../helpers/peers.js';
 import { run, waitForOutput } from '../helpers/process.js';
 import { startMqxBroker, tempDir } from '../helpers/mqx-broker.js';
 import { makeCertificates } from '../helpers/tls-certs.js';
 import type { TestCertificates } from '../helpers/tls-certs.js';
+import { connectClient as client, roundTrip } from '../helpers/mqttjs.js';
 
 let shared: TestCertificates | null = null;
 function certificates(t: TestContext): TestCertificates | null {
@@ -24,24 +24,6 @@ function certificates(t: TestContext): TestCertificates | null {
   return shared;
 }
 test.after(() => shared?.remove());
-
-function client(t: TestContext, url: string | null, options: IClientOptions = {}): Promise<MqttClient> {
-  const base = { reconnectPeriod: 0, connectTimeout: 5000, ...options };
-  const c = url === null ? mqttConnect(base) : mqttConnect(url, base);
-  t.after(() => c.endAsync(true));
-  return new Promise((resolve, reject) => {
-    c.once('connect', () => resolve(c));
-    c.once('error', reject);
-    c.once('close', () => reject(new Error('closed before CONNACK')));
-  });
-}
-
-async function roundTrip(sub: MqttClient, pub: MqttClient, topic: string, payload: string): Promise<string> {
-  await sub.subscribeAsync(topic, { qos: 1 });
-  const arrived = new Promise<string>((resolve) => sub.on('message', (_t, message) => resolve(message.toString())));
-  await pub.publishAsync(topic, payload, { qos: 1 });
-  return arrived;
-}
 
 test('TLS listener from the config: mosquitto_sub and mosquitto_pub with --cafile', async (t) => {
   const c = certificates(t);

@@ -113,7 +113,10 @@ export async function startMosquitto(extraConfig = '', options: { anonymous?: bo
       log: () => logged,
       stop: () => new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) { rmSync(dir, { recursive: true, force: true }); resolve(); return; }
-        child.once('exit', () => { rmSync(dir, { recursive: true, force: true }); resolve(); });
+        // A SIGTERM that lands while mosquitto is still setting up can be lost (seen: a test file
+        // hung for its whole timeout with mosquitto alive), so it gets SIGKILL after a grace period.
+        const force = setTimeout(() => child.kill('SIGKILL'), 3000);
+        child.once('exit', () => { clearTimeout(force); rmSync(dir, { recursive: true, force: true }); resolve(); });
         child.kill('SIGTERM');
       }),
     };

@@ -5,7 +5,6 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
-import { connect as mqttConnect } from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { createBroker } from '../../src/broker/broker.js';
 import type { BrokerOptions } from '../../src/broker/options.js';
@@ -16,6 +15,7 @@ import { makeCertificates } from '../helpers/tls-certs.js';
 import type { TestCertificates } from '../helpers/tls-certs.js';
 import { run, waitForOutput } from '../helpers/process.js';
 import { spawn } from 'node:child_process';
+import { connectClient, roundTrip } from '../helpers/mqttjs.js';
 
 let certs: TestCertificates | null = null;
 function certificates(t: TestContext): TestCertificates | null {
@@ -29,6 +29,11 @@ function serverTls(c: TestCertificates, extra: Partial<ListenerTlsOptions> = {})
   return { cert: c.read(c.serverCert), key: c.read(c.serverKey), ...extra };
 }
 
+/** An MQTT.js client over TLS to the test listener. */
+function client(t: TestContext, port: number, options: IClientOptions): Promise<MqttClient> {
+  return connectClient(t, null, { protocol: 'mqtts', host: '127.0.0.1', port, ...options });
+}
+
 async function serveTls(t: TestContext, tls: ListenerTlsOptions, options: BrokerOptions = {}) {
   const broker = createBroker(options);
   const infos: CertificateStreamInfo[] = [];
@@ -38,25 +43,6 @@ async function serveTls(t: TestContext, tls: ListenerTlsOptions, options: Broker
   });
   t.after(async () => { await transport.close(); await broker.close(); });
   return { broker, port: transport.address.port, infos };
-}
-
-/** Resolves on CONNACK; rejects on an error or a close before it (a refused TLS 1.3 client certificate only closes). */
-function client(t: TestContext, port: number, options: IClientOptions): Promise<MqttClient> {
-  const c = mqttConnect({ protocol: 'mqtts', host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 5000, ...options });
-  t.after(() => c.endAsync(true));
-  return new Promise((resolve, reject) => {
-    c.once('connect', () => resolve(c));
-    c.once('error', reject);
-    c.once('close', () => reject(new Error('closed before CONNACK')));
-  });
-}
-
-/** Subscribes on one client, publishes on another, resolves with what arrived. */
-async function roundTrip(sub: MqttClient, pub: MqttClient, topic: string, payload: string): Promise<string> {
-  await sub.subscribeAsync(topic, { qos: 1 });
-  const arrived = new Promise<string>((resolve) => sub.on('message', (_topic, message) => resolve(message.toString())));
-  await pub.publishAsync(topic, payload, { qos: 1 });
-  return arrived;
 }
 
 test('TLS: MQTT.js verifies the server certificate against the CA and exchanges messages', async (t) => {

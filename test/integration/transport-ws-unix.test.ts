@@ -9,8 +9,6 @@ import { createConnection } from 'node:net';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as mqttConnect } from 'mqtt';
-import type { IClientOptions, MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { createBroker } from '../../src/broker/broker.js';
 import type { Broker } from '../../src/broker/broker.js';
@@ -20,6 +18,7 @@ import { listenUnix } from '../../src/broker/transport/unix.js';
 import { encode } from '../../src/codec/index.js';
 import { havePeers } from '../helpers/peers.js';
 import { makeCertificates } from '../helpers/tls-certs.js';
+import { connectClient as client, roundTrip } from '../helpers/mqttjs.js';
 
 async function serveWs(t: TestContext, tls?: ListenerTlsOptions): Promise<{ broker: Broker; port: number }> {
   const broker = createBroker();
@@ -27,23 +26,6 @@ async function serveWs(t: TestContext, tls?: ListenerTlsOptions): Promise<{ brok
   t.after(async () => { await transport.close(); await broker.close(); });
   assert.equal(transport.address.protocol, 'websockets');
   return { broker, port: transport.address.port };
-}
-
-function client(t: TestContext, url: string | null, options: IClientOptions = {}): Promise<MqttClient> {
-  const c = url === null ? mqttConnect({ reconnectPeriod: 0, connectTimeout: 5000, ...options }) : mqttConnect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
-  t.after(() => c.endAsync(true));
-  return new Promise((resolve, reject) => {
-    c.once('connect', () => resolve(c));
-    c.once('error', reject);
-    c.once('close', () => reject(new Error('closed before CONNACK')));
-  });
-}
-
-async function roundTrip(sub: MqttClient, pub: MqttClient, topic: string, payload: string): Promise<string> {
-  await sub.subscribeAsync(topic, { qos: 1 });
-  const arrived = new Promise<string>((resolve) => sub.on('message', (_topic, message) => resolve(message.toString())));
-  await pub.publishAsync(topic, payload, { qos: 1 });
-  return arrived;
 }
 
 test('WebSockets: MQTT.js on /mqtt (EMQX-style) and on another path reach the same broker', async (t) => {
