@@ -73,6 +73,10 @@ export class Decoder {
     const parser = mqttPacket.parser(this.protocolVersion !== 0 ? { protocolVersion: this.protocolVersion } : undefined);
     parser.on('packet', (packet: Packet) => {
       if (this.failed) return;
+      // mqtt-packet reports a packet identifier cut short by the remaining length as -1 instead of
+      // an error; such a packet is malformed [MQTT-1.5.5-1], and answering it would encode id -1.
+      const { messageId } = packet as { messageId?: number };
+      if (messageId !== undefined && messageId < 0) { this.fail(new MqttError(ReasonCode.MalformedPacket, 'packet identifier cut short')); return; }
       if (packet.cmd === 'connect' && this.protocolVersion === 0) {
         this.protocolVersion = packet.protocolVersion ?? 4;
         // Most connections then only send hot packets: free the parser (and the CONNECT it keeps)

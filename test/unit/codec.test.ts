@@ -93,3 +93,22 @@ test('codec: ill-formed UTF-8 is detected after decoding', () => {
   assert.equal(isWellFormedUtf8(Buffer.from([0x61, 0xc3, 0x28]).toString('utf8')), false);
   assert.equal(isWellFormedUtf8(Buffer.from([0xed, 0xa0, 0x80]).toString('utf8')), false); // an encoded surrogate
 });
+
+// mqtt-packet reports these as packets with messageId -1; found by the fuzz harness (the broker
+// then tried to encode a PUBCOMP with id -1).
+const CUT_SHORT_IDS: Array<[string, number[], ProtocolVersion]> = [
+  ['PUBREL with a 1-byte body', [0x62, 0x01, 0x00], 4],
+  ['PUBREL with an empty body', [0x62, 0x00], 5],
+  ['PUBACK with a 1-byte body', [0x40, 0x01, 0x00], 4],
+  ['PUBREC with a 1-byte body', [0x50, 0x01, 0x00], 4],
+  ['PUBCOMP with a 1-byte body', [0x70, 0x01, 0x00], 4],
+  ['QoS 1 PUBLISH with no room for its packet identifier', [0x32, 0x03, 0x00, 0x01, 0x61], 4],
+];
+for (const [name, bytes, version] of CUT_SHORT_IDS) {
+  test(`codec [MQTT-1.5.5-1]: ${name} is malformed, not a packet with id -1`, () => {
+    const { packets, errors } = decodeAll(Buffer.from(bytes), version);
+    assert.deepEqual(packets, []);
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]!.reasonCode, 0x81);
+  });
+}
