@@ -21,6 +21,8 @@ export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closed';
 
 /** Reason codes a 5.0 CONNACK may carry [MQTT-3.2.2-8]; other errors during CONNECT just close. */
 const CONNACK_REASONS_V5 = new Set([0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x90, 0x95, 0x97, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9f]);
+/** The reason codes a 5.0 DISCONNECT may carry (spec 3.14.2.1); others become 0x82 Protocol Error. */
+const DISCONNECT_REASONS_V5 = new Set([0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f, 0xa0, 0xa1, 0xa2]);
 /** Errors with a 3.1.1 CONNACK return code (1 to 5); others close without CONNACK. */
 const CONNACK_REASONS_V3 = new Set([0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x9a, 0x9b]);
 
@@ -258,7 +260,8 @@ export class Connection implements SessionLink {
           this.send({ cmd: 'connack', sessionPresent: false, returnCode: connackReturnCodeFor(code) });
         }
       } else if (this.state === 'connected' && this.protocolVersion === 5) {
-        this.send({ cmd: 'disconnect', reasonCode: code });
+        // e.g. a second CONNECT with a bad protocol version: 0x84 is a CONNACK-only code [MQTT-3.1.0-2]
+        this.send({ cmd: 'disconnect', reasonCode: DISCONNECT_REASONS_V5.has(code) ? code : ReasonCode.ProtocolError });
       }
     } catch {
       // An encoding failure while refusing must not stop the close.

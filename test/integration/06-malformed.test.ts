@@ -25,6 +25,9 @@ const CASES: BadCase[] = [
   { name: '[MQTT-3.8.3-2] SUBSCRIBE without any filter', bytes: [0x82, 0x02, 0x00, 0x01], reason: 0x82 },
   { name: '[MQTT-3.10.3-2] UNSUBSCRIBE without any filter', bytes: [0xa2, 0x02, 0x00, 0x01], reason: 0x82 },
   { name: 'a CONNACK sent by a client', bytes: [0x20, 0x02, 0x00, 0x00], reason: 0x82 },
+  // 0x84 is a CONNACK-only code: a DISCONNECT carries 0x82 instead (found by the random-garbage test).
+  { name: '[MQTT-3.1.0-2] a second CONNECT with an unknown protocol level', bytes: [0x10, 0x0d, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x07, 0x02, 0x00, 0x3c, 0x00, 0x01, 0x78], reason: 0x82 },
+  { name: '[MQTT-1.5.5-1] PUBREL whose packet identifier is cut short', bytes: [0x62, 0x01, 0x00], reason: 0x81 },
 ];
 
 for (const version of VERSIONS) {
