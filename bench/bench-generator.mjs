@@ -15,6 +15,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './lib/brokers.mjs';
 
 const args = process.argv.slice(2);
 function opt(name, fallback) {
@@ -132,12 +133,6 @@ async function generate({ host, port, clients, qos, size, inflight, duration }) 
   };
 }
 
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolve(port)); });
-  });
-}
 
 async function startMosquitto() {
   const port = await freePort();

@@ -4,25 +4,15 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './lib/brokers.mjs';
 
 const runs = Math.max(3, Math.min(500, Number(process.argv[2] ?? 30)));
 const root = fileURLToPath(new URL('..', import.meta.url));
 const mqx = process.env.MQX_BIN ?? join(root, 'bin/mqx');
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startMosquitto() {
   const dir = mkdtempSync(join(tmpdir(), 'mqx-bench-'));

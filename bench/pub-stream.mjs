@@ -4,10 +4,10 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, openSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './lib/brokers.mjs';
 
 const count = Math.max(1000, Math.min(2_000_000, Number(process.argv[2] ?? 200_000)));
 const qos = String(Number(process.argv[3] ?? 0));
@@ -15,16 +15,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const mqx = process.env.MQX_BIN ?? join(root, 'bin/mqx');
 const TIMEOUT_MS = Number(process.env.TIMEOUT_MS ?? 180_000);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function waitFor(child, stream, pattern, what) {
   return new Promise((resolve, reject) => {

@@ -4,23 +4,17 @@
 // subscriber (not mosquitto_pub) set the pace. Usage: node bench/sub-stream.mjs [messages=200000] [rounds=3]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, writeFileSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './lib/brokers.mjs';
 
 const messages = Number(process.argv[2] ?? 200_000);
 const rounds = Number(process.argv[3] ?? 3);
 const mqx = fileURLToPath(new URL('../bin/mqx', import.meta.url));
 const LIMIT_MS = 120_000;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolve(port)); });
-  });
-}
 
 async function startBroker(dir) {
   const port = await freePort();
