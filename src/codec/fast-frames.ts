@@ -14,20 +14,8 @@ export const FRAME_MALFORMED = -1;
  * FRAME_MALFORMED (-1) when the remaining length takes more than 4 bytes [MQTT-1.5.5-1].
  */
 export function frameLength(buffer: Uint8Array, offset: number, end: number): number {
-  let value = 0;
-  let multiplier = 1;
-  let position = offset + 1;
-  for (let i = 0; i < 4; i++, position++) {
-    if (position >= end) return FRAME_INCOMPLETE;
-    const byte = buffer[position]!;
-    value += (byte & 0x7f) * multiplier;
-    if ((byte & 0x80) === 0) {
-      const total = position + 1 - offset + value;
-      return offset + total <= end ? total : FRAME_INCOMPLETE;
-    }
-    multiplier *= 128;
-  }
-  return FRAME_MALFORMED;
+  const total = declaredFrameLength(buffer, offset, end);
+  return total > 0 && offset + total > end ? FRAME_INCOMPLETE : total;
 }
 
 /**
