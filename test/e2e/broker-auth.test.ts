@@ -6,18 +6,13 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect as mqttConnect } from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { runMqx } from '../helpers/process.js';
 import { startMqxBroker, tempDir } from '../helpers/mqx-broker.js';
+import { connectClient } from '../helpers/mqttjs.js';
 
 function client(t: TestContext, port: number, options: IClientOptions = {}): Promise<MqttClient> {
-  const c = mqttConnect({ host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 5000, ...options });
-  t.after(() => c.endAsync(true));
-  return new Promise((resolve, reject) => {
-    c.once('connect', () => resolve(c));
-    c.once('error', reject);
-  });
+  return connectClient(t, null, { host: '127.0.0.1', port, ...options });
 }
 
 /** True when a QoS 1 publish by `pub` on `topic` reaches `sub` (which must be subscribed to it). */

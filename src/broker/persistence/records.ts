@@ -2,7 +2,7 @@
 // decoding only; must not touch files or broker objects (the journal and the state apply them).
 
 import type { PublishProperties, QoS } from '../../codec/index.js';
-import type { Message } from '../message.js';
+import type { Message, Outgoing } from '../message.js';
 import type { SubscriptionOptions } from '../router.js';
 
 export interface StoredWill {
@@ -22,17 +22,11 @@ export interface SessionMeta {
   will: StoredWill | null;
 }
 
-export interface OutRecord {
+/** An Outgoing as stored: its message by id (stored once), its place in the client's queue by seq; packetId 0 while queued. */
+export interface OutRecord extends Omit<Outgoing, 'message'> {
   clientId: string;
   seq: number;
   msgId: number;
-  qos: QoS;
-  retain: boolean;
-  subscriptionIds: number[] | undefined;
-  sharedGroup: string | null;
-  /** 0 while queued. */
-  packetId: number;
-  released: boolean;
 }
 
 export type Op =
