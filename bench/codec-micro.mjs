@@ -64,7 +64,7 @@ function parseCase(name, packet, version, count = 20000) {
   };
   const fast = measure(count, () => {
     const splitter = new FrameSplitter(onFrame);
-    for (const chunk of chunks) splitter.push(null, chunk);
+    for (const chunk of chunks) splitter.split(null, chunk);
   });
   if (handled === 0 || seen === 0) throw new Error(`${name}: nothing parsed`);
   compare(`parse ${name}`, slow, fast);

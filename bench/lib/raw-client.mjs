@@ -77,7 +77,7 @@ export class RawClient {
     // Acks for this chunk go out in one write; a QoS 1 frame is >= 7 bytes, an ack 4.
     this.ackBatch = null;
     this.ackOffset = 0;
-    this.splitter.push(this, chunk);
+    this.splitter.split(this, chunk);
     if (this.ackOffset > 0) this.socket.write(this.ackBatch.subarray(0, this.ackOffset));
     this.ackBatch = null;
     if (this.afterData !== null) this.afterData(this);

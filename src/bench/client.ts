@@ -205,7 +205,7 @@ export class BenchClient {
   private onData(chunk: Buffer): void {
     // One clock read per chunk: every message in it arrived at the same time.
     this.chunkMs = nowMs();
-    if (this.splitter.push(this, chunk) !== SPLIT_OK) {
+    if (this.splitter.split(this, chunk) !== SPLIT_OK) {
       this.fail(new Error('malformed packet from the broker'));
       return;
     }

@@ -57,7 +57,8 @@ export const SPLIT_TOO_LARGE = 2;   // a frame larger than maxFrameBytes: close 
  * spread over chunks is copied, once, when its last byte arrives (never the rest of that chunk).
  */
 export class FrameSplitter<C> {
-  private pending: Buffer[] = [];
+  /** Pieces of a frame spread over chunks; null when nothing is held (most of the time). */
+  private pending: Buffer[] | null = null;
   private pendingBytes = 0;
   private needed = 0; // bytes of the frame being collected, 0 while its header is incomplete
 
@@ -68,33 +69,35 @@ export class FrameSplitter<C> {
     return this.pendingBytes;
   }
 
-  push(context: C, chunk: Buffer): number {
+  /** Hands every complete frame of `chunk` (with what was held back) to onFrame(context, ...). */
+  split(context: C, chunk: Buffer): number {
     const buffer = chunk;
     let offset = 0;
-    if (this.pendingBytes > 0) {
+    const pending = this.pending;
+    if (pending !== null) {
       if (this.needed === 0) {
         // The header itself was cut: join it with the chunk's first bytes to learn the frame's size.
-        const head = Buffer.concat([...this.pending, chunk.subarray(0, 4)]);
+        const head = Buffer.concat([...pending, chunk.subarray(0, 4)]);
         const declared = declaredFrameLength(head, 0, head.length);
-        if (declared === FRAME_MALFORMED) return this.fail(SPLIT_MALFORMED);
-        if (declared > this.maxFrameBytes) return this.fail(SPLIT_TOO_LARGE);
+        if (declared === FRAME_MALFORMED) return this.discard(SPLIT_MALFORMED);
+        if (declared > this.maxFrameBytes) return this.discard(SPLIT_TOO_LARGE);
         if (declared === FRAME_INCOMPLETE) {
-          this.pending.push(chunk);
+          pending.push(chunk);
           this.pendingBytes += chunk.length;
           return SPLIT_OK;
         }
         this.needed = declared;
       }
       if (this.pendingBytes + chunk.length < this.needed) {
-        this.pending.push(chunk);
+        pending.push(chunk);
         this.pendingBytes += chunk.length;
         return SPLIT_OK;
       }
       // The collected frame ends inside this chunk: copy just that frame, the rest stays in place.
       const take = this.needed - this.pendingBytes;
-      this.pending.push(chunk.subarray(0, take));
-      const frame = Buffer.concat(this.pending, this.needed);
-      this.pending = [];
+      pending.push(chunk.subarray(0, take));
+      const frame = Buffer.concat(pending, this.needed);
+      this.pending = null;
       this.pendingBytes = 0;
       this.needed = 0;
       this.onFrame(context, frame, 0, frame.length);
@@ -104,14 +107,14 @@ export class FrameSplitter<C> {
     while (offset < end) {
       const length = frameLength(buffer, offset, end);
       if (length > 0) {
-        if (length > this.maxFrameBytes) return this.fail(SPLIT_TOO_LARGE);
+        if (length > this.maxFrameBytes) return this.discard(SPLIT_TOO_LARGE);
         this.onFrame(context, buffer, offset, offset + length);
         offset += length;
         continue;
       }
-      if (length === FRAME_MALFORMED) return this.fail(SPLIT_MALFORMED);
+      if (length === FRAME_MALFORMED) return this.discard(SPLIT_MALFORMED);
       const declared = declaredFrameLength(buffer, offset, end);
-      if (declared > this.maxFrameBytes) return this.fail(SPLIT_TOO_LARGE);
+      if (declared > this.maxFrameBytes) return this.discard(SPLIT_TOO_LARGE);
       this.needed = declared > 0 ? declared : 0;
       // Keep only the tail; copy it when it is a small part of a big chunk, so the chunk can be freed.
       const tail = buffer.subarray(offset, end);
@@ -122,8 +125,8 @@ export class FrameSplitter<C> {
     return SPLIT_OK;
   }
 
-  private fail(code: number): number {
-    this.pending = [];
+  private discard(code: number): number {
+    this.pending = null;
     this.pendingBytes = 0;
     this.needed = 0;
     return code;

@@ -1,7 +1,8 @@
-// Fast parsers for the hot inbound packets (PUBLISH, PUBACK/PUBREC/PUBREL/PUBCOMP, PINGREQ, PINGRESP).
-// Each returns exactly what mqtt-packet's parser would, or null ("not handled": use mqtt-packet); never throws.
+// Fast parsers for the hot inbound packets (PUBLISH, PUBACK/PUBREC/PUBREL/PUBCOMP, PINGREQ, PINGRESP)
+// and for CONNECT (the connect rate is measured too). Each returns exactly what mqtt-packet's
+// parser would, or null ("not handled": use mqtt-packet, which reports errors its way); never throws.
 
-import type { IPublishPacket } from 'mqtt-packet';
+import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
 
 /** The packets parseFast() recognises, shaped exactly like mqtt-packet's (incl. its null fields). */
 export interface FastPublishPacket {
@@ -194,4 +195,92 @@ function parseAck(buffer: Buffer, start: number, end: number, version: number, f
   if (!valid.has(reasonCode)) return null;
   packet.reasonCode = reasonCode;
   return packet;
+}
+
+/**
+ * CONNECT without properties (any 3.1 or 3.1.1 one; a 5.0 one whose property lists are empty),
+ * shaped as mqtt-packet shapes it. Anything unusual (a bridge flag, a protocol name that does not
+ * go with its level, reserved or inconsistent flags, will QoS 3, properties, bytes left over, a
+ * field cut short) returns null so that mqtt-packet decides, exactly as before this fast path.
+ * The will payload is copied: a will lives as long as its connection, and a view would keep the
+ * whole socket read buffer alive.
+ */
+export function parseFastConnect(buffer: Buffer, start: number, end: number): IConnectPacket | null {
+  if (buffer[start] !== 0x10) return null;
+  let position = bodyStart(buffer, start, end);
+  if (position < 0) return null;
+  const length = end - position;
+  if (position + 10 > end) return null;
+  const nameLength = (buffer[position]! << 8) | buffer[position + 1]!;
+  let protocolId: 'MQTT' | 'MQIsdp';
+  let version: 3 | 4 | 5;
+  if (nameLength === 4 && buffer[position + 2] === 0x4d && buffer[position + 3] === 0x51 && buffer[position + 4] === 0x54 && buffer[position + 5] === 0x54) {
+    protocolId = 'MQTT';
+    const level = buffer[position + 6]!;
+    if (level !== 4 && level !== 5) return null;
+    version = level;
+    position += 7;
+  } else if (nameLength === 6 && buffer.toString('latin1', position + 2, position + 8) === 'MQIsdp') {
+    if (position + 12 > end || buffer[position + 8] !== 3) return null;
+    protocolId = 'MQIsdp';
+    version = 3;
+    position += 9;
+  } else {
+    return null;
+  }
+  const flags = buffer[position]!;
+  const hasWill = (flags & 0x04) !== 0;
+  const willQos = (flags >> 3) & 3;
+  const willRetain = (flags & 0x20) !== 0;
+  if ((flags & 0x01) !== 0 || willQos === 3 || (!hasWill && (willQos !== 0 || willRetain))) return null;
+  const keepalive = (buffer[position + 1]! << 8) | buffer[position + 2]!;
+  position += 3;
+  if (version === 5) {
+    if (position >= end || buffer[position] !== 0) return null; // connect properties: mqtt-packet
+    position++;
+  }
+  const packet: IConnectPacket = {
+    cmd: 'connect', retain: false, qos: 0, dup: false, length, topic: null, payload: null, protocolId,
+    protocolVersion: version, clean: (flags & 0x02) !== 0, keepalive, clientId: '',
+  } as IConnectPacket;
+  if (hasWill) packet.will = { retain: willRetain, qos: willQos as 0 | 1 | 2 } as NonNullable<IConnectPacket['will']>;
+  // Field by field, in wire order; `next` is where the field after the current one starts.
+  let next = readField(buffer, position, end);
+  if (next < 0) return null;
+  packet.clientId = buffer.toString('utf8', position + 2, next);
+  position = next;
+  if (hasWill) {
+    if (version === 5) {
+      if (position >= end || buffer[position] !== 0) return null; // will properties: mqtt-packet
+      position++;
+    }
+    next = readField(buffer, position, end);
+    if (next < 0) return null;
+    packet.will!.topic = buffer.toString('utf8', position + 2, next);
+    position = next;
+    next = readField(buffer, position, end);
+    if (next < 0) return null;
+    packet.will!.payload = Buffer.from(buffer.subarray(position + 2, next));
+    position = next;
+  }
+  if ((flags & 0x80) !== 0) {
+    next = readField(buffer, position, end);
+    if (next < 0) return null;
+    packet.username = buffer.toString('utf8', position + 2, next);
+    position = next;
+  }
+  if ((flags & 0x40) !== 0) {
+    next = readField(buffer, position, end);
+    if (next < 0) return null;
+    packet.password = Buffer.from(buffer.subarray(position + 2, next));
+    position = next;
+  }
+  return position === end ? packet : null;
+}
+
+/** End of the length-prefixed field at `position`, or -1 when it does not fit before `end`. */
+function readField(buffer: Buffer, position: number, end: number): number {
+  if (position + 2 > end) return -1;
+  const stop = position + 2 + ((buffer[position]! << 8) | buffer[position + 1]!);
+  return stop > end ? -1 : stop;
 }

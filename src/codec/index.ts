@@ -5,7 +5,7 @@ import mqttPacket from 'mqtt-packet';
 import type { Packet, IPublishPacket } from 'mqtt-packet';
 import { MqttError, ReasonCode } from './reason-codes.js';
 import { FrameSplitter, SPLIT_MALFORMED, SPLIT_TOO_LARGE } from './fast-frames.js';
-import { parseFast } from './fast-parse.js';
+import { parseFast, parseFastConnect } from './fast-parse.js';
 import { encodePublishFrame } from './fast-encode.js';
 
 export type {
@@ -32,27 +32,26 @@ function onFrame(decoder: Decoder, buffer: Buffer, start: number, end: number): 
 }
 
 /**
- * Turns a byte stream into packets. The frame splitter checks every fixed header first (a 5th
- * length byte or a packet over `maxPacketSize` is refused before its body is buffered); the hot
- * packets then go through the fast parsers, everything else through mqtt-packet, one frame at a time.
+ * Turns a byte stream into packets. It is its own frame splitter (one object per connection, not
+ * two: idle connections are counted in bytes), which checks every fixed header first (a 5th length
+ * byte or a packet over `maxPacketSize` is refused before its body is buffered); CONNECT and the
+ * hot packets then go through the fast parsers, everything else through mqtt-packet, a frame at a time.
  */
-export class Decoder {
-  private parser: ReturnType<typeof mqttPacket.parser> | null = null;
-  private readonly splitter: FrameSplitter<Decoder>;
+export class Decoder extends FrameSplitter<Decoder> {
   private failed = false;
   /** 0 until a CONNECT was parsed (server side) or given (client side): fast paths need it. */
   protocolVersion: number;
 
   /** protocolVersion: for a client-side decoder (the server's learns it from CONNECT). */
   constructor(private readonly handlers: DecoderHandlers, maxPacketSize = 0, protocolVersion?: ProtocolVersion) {
+    super(onFrame, maxPacketSize > 0 ? maxPacketSize : MAX_REMAINING_LENGTH + 5);
     this.protocolVersion = protocolVersion ?? 0;
-    this.splitter = new FrameSplitter<Decoder>(onFrame, maxPacketSize > 0 ? maxPacketSize : MAX_REMAINING_LENGTH + 5);
   }
 
   /** Feeds one chunk; emits zero or more packets, or one error after which it stays silent. */
   push(chunk: Buffer): void {
     if (this.failed) return;
-    const result = this.splitter.push(this, chunk);
+    const result = this.split(this, chunk);
     if (result === SPLIT_MALFORMED) this.fail(new MqttError(ReasonCode.MalformedPacket, 'bad remaining length')); // [MQTT-1.5.5-1]
     else if (result === SPLIT_TOO_LARGE) this.fail(new MqttError(ReasonCode.PacketTooLarge, 'packet over the maximum packet size'));
   }
@@ -64,29 +63,22 @@ export class Decoder {
     if (this.protocolVersion !== 0) {
       const fast = parseFast(buffer, start, end, this.protocolVersion);
       if (fast !== null) { this.handlers.packet(fast as Packet); return; }
+    } else {
+      const connect = parseFastConnect(buffer, start, end);
+      if (connect !== null) { this.accept(connect as Packet); return; }
     }
-    if (this.parser === null) this.parser = this.createParser();
-    this.parser.parse(buffer.subarray(start, end));
+    const parsed = parseWhole(buffer.subarray(start, end), this.protocolVersion);
+    if (parsed instanceof Error) { this.fail(mapParserError(parsed)); return; }
+    // mqtt-packet reports a packet identifier cut short by the remaining length as -1 instead of
+    // an error; such a packet is malformed [MQTT-1.5.5-1], and answering it would encode id -1.
+    const { messageId } = parsed as { messageId?: number };
+    if (messageId !== undefined && messageId < 0) { this.fail(new MqttError(ReasonCode.MalformedPacket, 'packet identifier cut short')); return; }
+    this.accept(parsed);
   }
 
-  private createParser(): ReturnType<typeof mqttPacket.parser> {
-    const parser = mqttPacket.parser(this.protocolVersion !== 0 ? { protocolVersion: this.protocolVersion } : undefined);
-    parser.on('packet', (packet: Packet) => {
-      if (this.failed) return;
-      // mqtt-packet reports a packet identifier cut short by the remaining length as -1 instead of
-      // an error; such a packet is malformed [MQTT-1.5.5-1], and answering it would encode id -1.
-      const { messageId } = packet as { messageId?: number };
-      if (messageId !== undefined && messageId < 0) { this.fail(new MqttError(ReasonCode.MalformedPacket, 'packet identifier cut short')); return; }
-      if (packet.cmd === 'connect' && this.protocolVersion === 0) {
-        this.protocolVersion = packet.protocolVersion ?? 4;
-        // Most connections then only send hot packets: free the parser (and the CONNECT it keeps)
-        // now; an idle connection should cost as little memory as possible.
-        this.parser = null;
-      }
-      this.handlers.packet(packet);
-    });
-    parser.on('error', (error: Error) => this.fail(mapParserError(error)));
-    return parser;
+  private accept(packet: Packet): void {
+    if (packet.cmd === 'connect' && this.protocolVersion === 0) this.protocolVersion = packet.protocolVersion ?? 4;
+    this.handlers.packet(packet);
   }
 
   private fail(error: MqttError): void {
@@ -94,6 +86,46 @@ export class Decoder {
     this.failed = true;
     this.handlers.error(error);
   }
+}
+
+/** The part of mqtt-packet's parser used here. `settings` is what it reads the protocol version from. */
+interface PacketParser {
+  settings: object;
+  parse(buffer: Buffer): number;
+  on(event: 'packet', listener: (packet: Packet) => void): void;
+  on(event: 'error', listener: (error: Error) => void): void;
+}
+
+/** Settings per protocol version (0 = not known yet: a CONNECT tells). */
+const PARSER_SETTINGS: Record<number, object> = { 0: {}, 3: { protocolVersion: 3 }, 4: { protocolVersion: 4 }, 5: { protocolVersion: 5 } };
+let sharedParser: PacketParser | null = null;
+let parsedPacket: Packet | null = null;
+let parseError: Error | null = null;
+
+/**
+ * Parses one complete frame with ONE mqtt-packet parser shared by every connection: a frame never
+ * spans calls, so no connection needs a parser (and its buffer list stream) of its own. The
+ * packet is handed out after parse() returns, so a handler can never re-enter the parser.
+ */
+function parseWhole(frame: Buffer, protocolVersion: number): Packet | Error {
+  if (sharedParser === null) {
+    const parser = mqttPacket.parser() as unknown as PacketParser;
+    parser.on('packet', (packet) => { parsedPacket = packet; });
+    parser.on('error', (error) => { parseError = error; });
+    sharedParser = parser;
+  }
+  // mqtt-packet replaces its settings with each CONNECT it parses: set them for this connection.
+  sharedParser.settings = PARSER_SETTINGS[protocolVersion] ?? PARSER_SETTINGS[0]!;
+  const left = sharedParser.parse(frame);
+  const packet = parsedPacket;
+  const error = parseError;
+  parsedPacket = null;
+  parseError = null;
+  // A parser left in an error or mid-packet state is not reused (cannot happen with whole frames).
+  if (error !== null || left !== 0 || packet === null) sharedParser = null;
+  if (error !== null) return error;
+  if (packet === null || left !== 0) return new Error('malformed packet');
+  return packet;
 }
 
 function mapParserError(error: Error): MqttError {

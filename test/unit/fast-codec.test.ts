@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import mqttPacket from 'mqtt-packet';
-import { parseFast } from '../../src/codec/fast-parse.js';
+import { parseFast, parseFastConnect } from '../../src/codec/fast-parse.js';
 import { encodePublishFrame, copyPublishFrame, encodeAck, writeAck, encodePingresp, withRetainFlag } from '../../src/codec/fast-encode.js';
 import type { PublishFields } from '../../src/codec/fast-encode.js';
 
@@ -241,4 +241,75 @@ test('fuzz: 20,000 mutated frames: parseFast is null or equal to mqtt-packet, ne
     agreed++;
   }
   assert.ok(agreed > 1000, `agreed on ${agreed}`);
+});
+
+/** mqtt-packet's parse of a CONNECT (it learns the version from the packet), as plain data. */
+function slowParseConnect(bytes: Buffer): Record<string, unknown> | null {
+  const parser = mqttPacket.parser();
+  const packets: unknown[] = [];
+  let failed = false;
+  parser.on('packet', (packet: unknown) => packets.push(packet));
+  parser.on('error', () => { failed = true; });
+  try { parser.parse(bytes); } catch { failed = true; }
+  if (failed || packets.length !== 1) return null;
+  return plain(packets[0]);
+}
+
+function fastParseConnect(bytes: Buffer): Record<string, unknown> | null {
+  const packet = parseFastConnect(bytes, 0, bytes.length);
+  return packet === null ? null : plain(packet);
+}
+
+const connectCases: Array<{ name: string; packet: Partial<mqttPacket.IConnectPacket>; fast: boolean }> = [
+  { name: '3.1.1 minimal', packet: { protocolId: 'MQTT', protocolVersion: 4, clientId: 'c1', clean: true, keepalive: 60 }, fast: true },
+  { name: '3.1.1 empty id', packet: { protocolId: 'MQTT', protocolVersion: 4, clientId: '', clean: true, keepalive: 0 }, fast: true },
+  { name: '3.1 MQIsdp', packet: { protocolId: 'MQIsdp', protocolVersion: 3, clientId: 'old-client', clean: true, keepalive: 65535 }, fast: true },
+  { name: '3.1.1 user, password, will', packet: { protocolId: 'MQTT', protocolVersion: 4, clientId: 'ü-id', clean: true, keepalive: 10,
+    username: 'alice', password: Buffer.from('sëcret'), will: { topic: 'wills/a', payload: Buffer.from('gone'), qos: 2, retain: true } }, fast: true },
+  { name: '3.1.1 will QoS 1, empty payload', packet: { protocolId: 'MQTT', protocolVersion: 4, clientId: 'w', clean: true, keepalive: 5,
+    will: { topic: 't', payload: Buffer.alloc(0), qos: 1, retain: false } }, fast: true },
+  { name: '5.0 no properties', packet: { protocolId: 'MQTT', protocolVersion: 5, clientId: 'v5', clean: true, keepalive: 30, username: 'u' }, fast: true },
+  { name: '5.0 will without properties', packet: { protocolId: 'MQTT', protocolVersion: 5, clientId: 'v5w', clean: false, keepalive: 30,
+    will: { topic: 'w/5', payload: Buffer.from('x'), qos: 0, retain: false } }, fast: true },
+  { name: '5.0 with connect properties (mqtt-packet)', packet: { protocolId: 'MQTT', protocolVersion: 5, clientId: 'p', clean: true, keepalive: 1,
+    properties: { sessionExpiryInterval: 60, receiveMaximum: 10 } }, fast: false },
+  { name: '5.0 will properties (mqtt-packet)', packet: { protocolId: 'MQTT', protocolVersion: 5, clientId: 'p', clean: true, keepalive: 1,
+    will: { topic: 'w', payload: Buffer.from('x'), qos: 0, retain: false, properties: { willDelayInterval: 5 } } }, fast: false },
+];
+
+test('parseFastConnect equals mqtt-packet for every CONNECT without properties, leaves the rest to it', () => {
+  for (const { name, packet, fast } of connectCases) {
+    const bytes = mqttPacket.generate({ cmd: 'connect', ...packet } as mqttPacket.IConnectPacket);
+    const expected = slowParseConnect(bytes);
+    assert.notEqual(expected, null, name);
+    const actual = fastParseConnect(bytes);
+    if (fast) assert.deepEqual(actual, expected, name);
+    else assert.equal(actual, null, name);
+  }
+  // Unusual or malformed: left to mqtt-packet (null), never a different answer.
+  const base = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'c', clean: true, keepalive: 1 } as mqttPacket.IConnectPacket);
+  const variant = (change: (bytes: Buffer) => void): Buffer => { const copy = Buffer.from(base); change(copy); return copy; };
+  assert.equal(fastParseConnect(variant((b) => { b[0] = 0x11; })), null, 'reserved header flag');
+  assert.equal(fastParseConnect(variant((b) => { b[8] = 0x84; })), null, 'bridge bit');
+  assert.equal(fastParseConnect(variant((b) => { b[8] = 3; })), null, 'MQTT with level 3');
+  assert.equal(fastParseConnect(variant((b) => { b[9] |= 0x01; })), null, 'reserved connect flag [MQTT-3.1.2-3]');
+  assert.equal(fastParseConnect(variant((b) => { b[9] |= 0x20; })), null, 'will retain without will');
+  assert.equal(fastParseConnect(variant((b) => { b[9] |= 0x1c; })), null, 'will QoS 3');
+  assert.equal(fastParseConnect(Buffer.concat([variant((b) => { b[1]! += 1; }), Buffer.from([0])])), null, 'a byte left over');
+  assert.equal(fastParseConnect(variant((b) => { b[1]! -= 1; }).subarray(0, base.length - 1)), null, 'client id cut short');
+});
+
+test('fuzz: 20,000 mutated CONNECTs: parseFastConnect is null or equal to mqtt-packet, never throws', () => {
+  const random = generator(0xbeef);
+  const seeds = connectCases.map(({ packet }) => mqttPacket.generate({ cmd: 'connect', ...packet } as mqttPacket.IConnectPacket));
+  let agreed = 0;
+  for (let i = 0; i < 20000; i++) {
+    const bytes = Buffer.from(seeds[random(seeds.length)]!);
+    for (let flips = 1 + random(2); flips > 0; flips--) bytes[2 + random(bytes.length - 2)] = random(256);
+    const fast = fastParseConnect(bytes);
+    if (fast === null) continue;
+    assert.deepEqual(fast, slowParseConnect(bytes), bytes.toString('hex'));
+    agreed++;
+  }
+  assert.ok(agreed > 2000, `agreed on ${agreed}`);
 });

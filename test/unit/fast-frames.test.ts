@@ -26,7 +26,7 @@ test('[MQTT-1.5.5-1] a remaining length over four bytes is malformed', () => {
   assert.equal(frameLength(bytes, 0, bytes.length), FRAME_MALFORMED);
   assert.equal(declaredFrameLength(bytes, 0, bytes.length), FRAME_MALFORMED);
   const splitter = new FrameSplitter<null>(() => assert.fail('no frame'));
-  assert.equal(splitter.push(null, bytes), SPLIT_MALFORMED);
+  assert.equal(splitter.split(null, bytes), SPLIT_MALFORMED);
 });
 
 function frames(count: number, seed: number): Buffer[] {
@@ -49,7 +49,7 @@ test('FrameSplitter hands over exactly the frames, for any chunking (1 byte, ran
     const seen: string[] = [];
     const splitter = new FrameSplitter<string[]>((out, buffer, start, end) => out.push(buffer.subarray(start, end).toString('hex')));
     for (let offset = 0; offset < stream.length; offset += chunkSize) {
-      assert.equal(splitter.push(seen, stream.subarray(offset, offset + chunkSize)), SPLIT_OK);
+      assert.equal(splitter.split(seen, stream.subarray(offset, offset + chunkSize)), SPLIT_OK);
     }
     assert.equal(splitter.buffered, 0);
     assert.equal(seen.length, list.length, `chunk ${chunkSize}`);
@@ -60,13 +60,13 @@ test('FrameSplitter hands over exactly the frames, for any chunking (1 byte, ran
 test('FrameSplitter refuses a frame over its limit as soon as the header says so, before buffering it', () => {
   const big = mqttPacket.generate({ cmd: 'publish', topic: 't', payload: Buffer.alloc(5000), qos: 0, retain: false, dup: false });
   const splitter = new FrameSplitter<null>(() => assert.fail('no frame'), 1000);
-  assert.equal(splitter.push(null, big.subarray(0, 10)), SPLIT_TOO_LARGE);
+  assert.equal(splitter.split(null, big.subarray(0, 10)), SPLIT_TOO_LARGE);
   const byByte = new FrameSplitter<null>(() => assert.fail('no frame'), 1000);
-  assert.equal(byByte.push(null, big.subarray(0, 1)), SPLIT_OK);
-  assert.equal(byByte.push(null, big.subarray(1, 2)), SPLIT_OK);
-  assert.equal(byByte.push(null, big.subarray(2, 3)), SPLIT_TOO_LARGE);
+  assert.equal(byByte.split(null, big.subarray(0, 1)), SPLIT_OK);
+  assert.equal(byByte.split(null, big.subarray(1, 2)), SPLIT_OK);
+  assert.equal(byByte.split(null, big.subarray(2, 3)), SPLIT_TOO_LARGE);
   let count = 0;
   const fits = new FrameSplitter<null>(() => { count++; }, big.length);
-  assert.equal(fits.push(null, big), SPLIT_OK);
+  assert.equal(fits.split(null, big), SPLIT_OK);
   assert.equal(count, 1);
 });
