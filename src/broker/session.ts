@@ -32,17 +32,25 @@ export interface WillMessage {
   delay: number;
 }
 
+/**
+ * Shared by every session with nothing in flight / no inbound QoS 2 state: an idle connection
+ * should not pay for a Map and a Set (issue 3 counts bytes per idle connection). Never written:
+ * the writers below swap in a session's own collection first.
+ */
+const NO_INFLIGHT: ReadonlyMap<number, Outgoing> = new Map();
+const NO_INBOUND_QOS2: ReadonlySet<number> = new Set();
+
 export class Session {
   link: SessionLink | null = null;
   /** Session Expiry Interval in seconds; 0xFFFFFFFF never expires. */
   expiryInterval = 0;
   /** Outgoing QoS 1/2 messages awaiting acknowledgement, in send order. */
-  readonly inflight = new Map<number, Outgoing>();
+  inflight: ReadonlyMap<number, Outgoing> = NO_INFLIGHT;
   /** Messages waiting for the window or for the client to come back. */
   queue: Outgoing[] = [];
   queuedBytes = 0;
   /** Inbound QoS 2 packet ids that got PUBREC and wait for PUBREL [MQTT-4.3.3-9]. */
-  readonly inboundQos2 = new Set<number>();
+  inboundQos2: ReadonlySet<number> = NO_INBOUND_QOS2;
   /** Client's Receive Maximum (5.0) or max_inflight_messages. */
   sendQuota: number;
   /** Payload bytes of `inflight`, for max_inflight_bytes (recounted on attach: restore fills `inflight` directly). */
@@ -110,7 +118,7 @@ export class Session {
     out.packetId = this.allocatePacketId();
     if (this.link!.sendPublish(out, false, cache)) {
       detachPayload(out.message);
-      this.inflight.set(out.packetId, out);
+      this.track(out.packetId, out);
       this.inflightBytes += out.message.payload.length;
       this.journal?.sent(this, out);
     } else {
@@ -133,7 +141,7 @@ export class Session {
   complete(packetId: number): boolean {
     const out = this.inflight.get(packetId);
     if (out === undefined) return false;
-    this.inflight.delete(packetId);
+    this.untrack(packetId);
     this.inflightBytes -= out.message.payload.length;
     this.journal?.removed(this, out);
     this.drain();
@@ -183,10 +191,10 @@ export class Session {
       if (out.released) {
         link.sendPubrel(packetId);
       } else if (isExpired(out.message, now)) {
-        this.inflight.delete(packetId);
+        this.untrack(packetId);
         this.journal?.removed(this, out);
       } else if (!link.sendPublish(out, true, null)) {
-        this.inflight.delete(packetId);
+        this.untrack(packetId);
         this.journal?.removed(this, out);
       }
     }
@@ -203,7 +211,7 @@ export class Session {
   takeSharedDeliveries(): Outgoing[] {
     const taken: Outgoing[] = [];
     for (const [packetId, out] of this.inflight) {
-      if (out.sharedGroup !== null && !out.released) { taken.push(out); this.inflight.delete(packetId); }
+      if (out.sharedGroup !== null && !out.released) { taken.push(out); this.untrack(packetId); }
     }
     this.inflightBytes = this.countInflightBytes();
     const kept: Outgoing[] = [];
@@ -214,6 +222,27 @@ export class Session {
     }
     if (this.journal !== null) for (const out of taken) this.journal.removed(this, out);
     return taken;
+  }
+
+  /** Records a message as in flight under `packetId` (also used by restore). */
+  track(packetId: number, out: Outgoing): void {
+    if (this.inflight === NO_INFLIGHT) this.inflight = new Map();
+    (this.inflight as Map<number, Outgoing>).set(packetId, out);
+  }
+
+  private untrack(packetId: number): void {
+    if (this.inflight !== NO_INFLIGHT) (this.inflight as Map<number, Outgoing>).delete(packetId);
+  }
+
+  /** An inbound QoS 2 packet id got PUBREC [MQTT-4.3.3-9]. */
+  addInboundQos2(packetId: number): void {
+    if (this.inboundQos2 === NO_INBOUND_QOS2) this.inboundQos2 = new Set();
+    (this.inboundQos2 as Set<number>).add(packetId);
+  }
+
+  /** PUBREL for an inbound QoS 2 packet id: false when it was not known. */
+  deleteInboundQos2(packetId: number): boolean {
+    return this.inboundQos2 !== NO_INBOUND_QOS2 && (this.inboundQos2 as Set<number>).delete(packetId);
   }
 
   private countInflightBytes(): number {

@@ -4,6 +4,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { Writable } from 'node:stream';
 import { createBroker } from '../broker/broker.js';
+import { tuneHeapForBroker } from './broker-heap.js';
 import type { BrokerLogger, LogType } from '../broker/logger.js';
 import type { ListenerOptions } from '../broker/options.js';
 import { runBrokerFromConfig, testConfig } from './broker-config-run.js';
@@ -150,6 +151,7 @@ export const command: CommandModule = {
     const options = brokerOptionsFromArgv(argv as Record<string, unknown>);
     const output = processOutput();
     if (options.testConfig) { testConfig(options.configFile!, output.stdout, output.stderr); return; }
+    tuneHeapForBroker();
     if (options.configFile !== undefined || options.daemon) {
       // -p with -c is ignored when the file has listeners, as in Mosquitto (the config layer warns).
       const ports = (argv as Record<string, unknown>).port === undefined ? [] : options.ports;

@@ -73,7 +73,7 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
   if (qos === 1) {
     connection.write(ackBytes(PUBACK, packetId, reason, version));
   } else if (qos === 2) {
-    if (reason < 0x80) { session.inboundQos2.add(packetId); broker.persistence?.inboundQos2(session, packetId, true); }
+    if (reason < 0x80) { session.addInboundQos2(packetId); broker.persistence?.inboundQos2(session, packetId, true); }
     connection.write(ackBytes(PUBREC, packetId, reason, version));
   }
 }

@@ -9,7 +9,7 @@ import { ackBytes, PUBCOMP } from './acks.js';
 export function handlePubrel(connection: Connection, packet: IPubrelPacket): void {
   const packetId = packet.messageId ?? 0;
   const session = connection.session!;
-  const known = session.inboundQos2.delete(packetId);
+  const known = session.deleteInboundQos2(packetId);
   if (known) connection.broker.persistence?.inboundQos2(session, packetId, false);
   // [MQTT-4.3.3-11] PUBCOMP even for an unknown id; 5.0 says which with 0x92
   connection.write(ackBytes(PUBCOMP, packetId, known ? 0 : ReasonCode.PacketIdentifierNotFound, connection.protocolVersion));

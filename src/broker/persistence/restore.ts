@@ -27,7 +27,7 @@ export function restore(broker: Broker, persistence: Persistence): void {
       session.offlineSince = meta.offlineSince !== 0 ? meta.offlineSince : now;
       for (const [filter, options] of durable.subscriptions) broker.router.add(meta.clientId, filter, options);
       broker.router.setOnline(meta.clientId, false);
-      for (const packetId of durable.inboundQos2) session.inboundQos2.add(packetId);
+      for (const packetId of durable.inboundQos2) session.addInboundQos2(packetId);
       for (const record of durable.out.values()) {
         const stored = state.messages.get(record.msgId);
         if (stored === undefined) continue;
@@ -36,7 +36,7 @@ export function restore(broker: Broker, persistence: Persistence): void {
           sharedGroup: record.sharedGroup, packetId: record.packetId, released: record.released,
         };
         persistence.adopt(out, record, record.msgId);
-        if (record.packetId !== 0) session.inflight.set(record.packetId, out);
+        if (record.packetId !== 0) session.track(record.packetId, out);
         else { session.queue.push(out); session.queuedBytes += out.message.payload.length; }
       }
       if (!schedule(broker, session, meta.will, now)) expired.push(session);

@@ -3,6 +3,7 @@
 
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import { peerAddress } from './transport.js';
 import type { Transport, AcceptStream, BoundAddress } from './transport.js';
 
 export interface TcpListenOptions {
@@ -16,9 +17,9 @@ export interface TcpListenOptions {
 
 /** Listens; resolves once bound (port 0 = any free port) or rejects with the bind error. */
 export function listenTcp(options: TcpListenOptions, accept: AcceptStream): Promise<Transport> {
+  const listener = options.name ?? String(options.port);
   const server: Server = createServer({ noDelay: true }, (socket: Socket) => {
-    const remoteAddress = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
-    accept(socket, { remoteAddress, listener: options.name ?? String(options.port) });
+    accept(socket, { remoteAddress: peerAddress(socket), listener });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

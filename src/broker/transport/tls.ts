@@ -5,6 +5,7 @@
 import { createServer, createSecureContext, DEFAULT_CIPHERS } from 'node:tls';
 import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
 import type { Server } from 'node:tls';
+import { peerAddress } from './transport.js';
 import type { AcceptStream, BoundAddress, StreamInfo, Transport } from './transport.js';
 
 /** A listener's TLS settings with Mosquitto's option names; PEM contents, not file paths. */
@@ -114,7 +115,7 @@ export function certificateUsername(socket: TLSSocket, tls: ListenerTlsOptions):
 }
 
 export function socketInfo(socket: TLSSocket, name: string, tls: ListenerTlsOptions): CertificateStreamInfo {
-  const info: CertificateStreamInfo = { remoteAddress: `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`, listener: name };
+  const info: CertificateStreamInfo = { remoteAddress: peerAddress(socket), listener: name };
   const username = certificateUsername(socket, tls);
   if (username !== undefined) info.certificateUsername = username;
   return info;
@@ -140,7 +141,7 @@ export function listenTls(options: TlsListenOptions, accept: AcceptStream): Prom
     return Promise.reject(error);
   }
   server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
-    options.onClientError?.(error.message, `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`);
+    options.onClientError?.(error.message, peerAddress(socket));
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

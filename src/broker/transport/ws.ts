@@ -11,6 +11,7 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket, RawData } from 'ws';
 import { socketInfo, tlsServerOptions } from './tls.js';
 import type { CertificateStreamInfo, ListenerTlsOptions } from './tls.js';
+import { peerAddress } from './transport.js';
 import type { AcceptStream, BoundAddress } from './transport.js';
 
 /** Subprotocols MQTT clients offer: `mqtt` (3.1.1 and 5.0) and `mqttv3.1` (MQTT 3.1). */
@@ -83,10 +84,6 @@ export class WebSocketDuplex extends Duplex {
   }
 }
 
-function peer(socket: Socket): string {
-  return `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
-}
-
 /** Listens; resolves once bound (port 0 = any free port) or rejects with the bind or TLS error. */
 export function listenWebSockets(options: WsListenOptions, accept: AcceptStream): Promise<WsTransport> {
   const name = options.name ?? String(options.port);
@@ -113,17 +110,17 @@ export function listenWebSockets(options: WsListenOptions, accept: AcceptStream)
     wss.handleUpgrade(request, socket, head, (ws) => {
       const info: CertificateStreamInfo = tls
         ? socketInfo(socket as TLSSocket, name, tls)
-        : { remoteAddress: peer(socket), listener: name };
+        : { remoteAddress: peerAddress(socket), listener: name };
       (socket as Socket).setNoDelay(true);
       accept(new WebSocketDuplex(ws), info);
     });
   });
   server.on('clientError', (error: Error, socket: Socket) => {
-    options.onClientError?.(error.message, peer(socket));
+    options.onClientError?.(error.message, peerAddress(socket));
     socket.destroy();
   });
   if (tls) {
-    server.on('tlsClientError', (error: Error, socket: TLSSocket) => options.onClientError?.(error.message, peer(socket)));
+    server.on('tlsClientError', (error: Error, socket: TLSSocket) => options.onClientError?.(error.message, peerAddress(socket)));
   }
   return new Promise((resolve, reject) => {
     server.once('error', reject);
