@@ -74,6 +74,8 @@ export class Broker extends EventEmitter {
   private readonly listenerLimits = new Map<string, { limit: number; count: number }>();
   /** Listeners with use_username_as_clientid. */
   private readonly usernameIdListeners = new Set<string>();
+  /** Listeners with a mount_point, by name. */
+  private readonly mountPoints = new Map<string, string>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly sys: SysPublisher;
   private closing = false;
@@ -122,6 +124,7 @@ export class Broker extends EventEmitter {
     const name = listener.name ?? listener.path ?? String(listener.port);
     if (listener.max_connections !== undefined && listener.max_connections >= 0) this.listenerLimits.set(name, { limit: listener.max_connections, count: 0 });
     if (listener.use_username_as_clientid === true) this.usernameIdListeners.add(name);
+    if (listener.mount_point !== undefined && listener.mount_point !== '') this.mountPoints.set(name, listener.mount_point);
     if (listener.path !== undefined) return listenUnix({ path: listener.path, name: listener.name }, accept);
     const common = { port: listener.port, host: listener.host, name: listener.name, ipv6Only: listener.ipv6Only, onClientError };
     if (listener.protocol === 'websockets') return listenWebSockets({ ...common, tls: listener.tls }, accept);
@@ -160,6 +163,7 @@ export class Broker extends EventEmitter {
     this.startTimers();
     const connection = new Connection(this, stream, remoteAddress, info.listener ?? '');
     if (info.certificateUsername !== undefined) connection.certificateUsername = info.certificateUsername;
+    if (this.mountPoints.size > 0 && info.listener !== undefined) connection.mountPoint = this.mountPoints.get(info.listener) ?? null;
     this.connections.add(connection);
     this.metrics.sockets++;
     this.logger.log('notice', `New connection from ${remoteAddress} on port ${info.listener ?? '-'}.`);
