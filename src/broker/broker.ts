@@ -26,6 +26,7 @@ import { listenTls } from './transport/tls.js';
 import { listenUnix } from './transport/unix.js';
 import { listenWebSockets } from './transport/ws.js';
 import type { BoundAddress, StreamInfo, Transport } from './transport/transport.js';
+import type { ConnectInfo } from './hooks.js';
 
 export interface PublishOptions {
   qos?: QoS;
@@ -76,6 +77,11 @@ export class Broker extends EventEmitter {
   private readonly usernameIdListeners = new Set<string>();
   /** Listeners with a mount_point, by name. */
   private readonly mountPoints = new Map<string, string>();
+  /**
+   * What each connection presented at CONNECT (user name, password, listener), kept as Mosquitto
+   * keeps them on the context, so a reload can check connected clients against new files.
+   */
+  readonly credentials = new WeakMap<Connection, ConnectInfo>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly sys: SysPublisher;
   private closing = false;
@@ -167,6 +173,34 @@ export class Broker extends EventEmitter {
     this.connections.add(connection);
     this.metrics.sockets++;
     this.logger.log('notice', `New connection from ${remoteAddress} on port ${info.listener ?? '-'}.`);
+  }
+
+  /** Installs authentication/authorization hooks after start (a reload that starts needing them). */
+  setHooks(hooks: Pick<BrokerOptions, 'authenticate' | 'authorize'>): void {
+    if (hooks.authenticate !== undefined) this.options.authenticate = hooks.authenticate;
+    if (hooks.authorize !== undefined) this.options.authorize = hooks.authorize;
+  }
+
+  /**
+   * Checks every connected client again with what it presented at CONNECT, as Mosquitto does
+   * after a reload (mosquitto_security_apply_default): a refused one is disconnected without a
+   * DISCONNECT packet and without its will, its session kept as on any disconnection.
+   * Returns the client ids disconnected.
+   */
+  reauthenticate(check: (info: ConnectInfo) => boolean | number | undefined): string[] {
+    const dropped: string[] = [];
+    for (const connection of [...this.connections]) {
+      if (connection.state !== 'connected') continue;
+      const info = this.credentials.get(connection);
+      if (info === undefined) continue;
+      const verdict = check(info);
+      if (verdict === true || verdict === undefined || verdict === 0) continue;
+      dropped.push(connection.clientId);
+      this.logger.log('notice', `Client ${connection.name} disconnected, not authorised.`);
+      connection.will = null;
+      connection.close(null);
+    }
+    return dropped;
   }
 
   /** Publishes a message as the broker (no publisher id). */
