@@ -26,6 +26,7 @@ import { listenTls } from './transport/tls.js';
 import { listenUnix } from './transport/unix.js';
 import { listenWebSockets } from './transport/ws.js';
 import type { BoundAddress, StreamInfo, Transport } from './transport/transport.js';
+import type { ConnectInfo } from './hooks.js';
 
 export interface PublishOptions {
   qos?: QoS;
@@ -74,6 +75,13 @@ export class Broker extends EventEmitter {
   private readonly listenerLimits = new Map<string, { limit: number; count: number }>();
   /** Listeners with use_username_as_clientid. */
   private readonly usernameIdListeners = new Set<string>();
+  /** Listeners with a mount_point, by name. */
+  private readonly mountPoints = new Map<string, string>();
+  /**
+   * What each connection presented at CONNECT (user name, password, listener), kept as Mosquitto
+   * keeps them on the context, so a reload can check connected clients against new files.
+   */
+  readonly credentials = new WeakMap<Connection, ConnectInfo>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly sys: SysPublisher;
   private closing = false;
@@ -122,6 +130,7 @@ export class Broker extends EventEmitter {
     const name = listener.name ?? listener.path ?? String(listener.port);
     if (listener.max_connections !== undefined && listener.max_connections >= 0) this.listenerLimits.set(name, { limit: listener.max_connections, count: 0 });
     if (listener.use_username_as_clientid === true) this.usernameIdListeners.add(name);
+    if (listener.mount_point !== undefined && listener.mount_point !== '') this.mountPoints.set(name, listener.mount_point);
     if (listener.path !== undefined) return listenUnix({ path: listener.path, name: listener.name }, accept);
     const common = { port: listener.port, host: listener.host, name: listener.name, ipv6Only: listener.ipv6Only, onClientError };
     if (listener.protocol === 'websockets') return listenWebSockets({ ...common, tls: listener.tls }, accept);
@@ -160,9 +169,38 @@ export class Broker extends EventEmitter {
     this.startTimers();
     const connection = new Connection(this, stream, remoteAddress, info.listener ?? '');
     if (info.certificateUsername !== undefined) connection.certificateUsername = info.certificateUsername;
+    if (this.mountPoints.size > 0 && info.listener !== undefined) connection.mountPoint = this.mountPoints.get(info.listener) ?? null;
     this.connections.add(connection);
     this.metrics.sockets++;
     this.logger.log('notice', `New connection from ${remoteAddress} on port ${info.listener ?? '-'}.`);
+  }
+
+  /** Installs authentication/authorization hooks after start (a reload that starts needing them). */
+  setHooks(hooks: Pick<BrokerOptions, 'authenticate' | 'authorize'>): void {
+    if (hooks.authenticate !== undefined) this.options.authenticate = hooks.authenticate;
+    if (hooks.authorize !== undefined) this.options.authorize = hooks.authorize;
+  }
+
+  /**
+   * Checks every connected client again with what it presented at CONNECT, as Mosquitto does
+   * after a reload (mosquitto_security_apply_default): a refused one is disconnected without a
+   * DISCONNECT packet and without its will, its session kept as on any disconnection.
+   * Returns the client ids disconnected.
+   */
+  reauthenticate(check: (info: ConnectInfo) => boolean | number | undefined): string[] {
+    const dropped: string[] = [];
+    for (const connection of [...this.connections]) {
+      if (connection.state !== 'connected') continue;
+      const info = this.credentials.get(connection);
+      if (info === undefined) continue;
+      const verdict = check(info);
+      if (verdict === true || verdict === undefined || verdict === 0) continue;
+      dropped.push(connection.clientId);
+      this.logger.log('notice', `Client ${connection.name} disconnected, not authorised.`);
+      connection.will = null;
+      connection.close(null);
+    }
+    return dropped;
   }
 
   /** Publishes a message as the broker (no publisher id). */

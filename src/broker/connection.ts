@@ -10,6 +10,7 @@ import { encodeDelivery } from './fanout.js';
 import { ackBytes, PUBREL } from './handlers/acks.js';
 import type { EncodedPublish, FanoutCache } from './fanout.js';
 import type { Outgoing } from './message.js';
+import { unmountDelivery } from './mount-point.js';
 import type { Session, SessionLink, WillMessage } from './session.js';
 
 /** Bytes a socket may hold unsent before QoS 0 messages to it are dropped (bounded outbound queue). */
@@ -79,6 +80,8 @@ export class Connection implements SessionLink {
   yielding = false;
   /** From a TLS listener that takes usernames from client certificates (see StreamInfo). */
   certificateUsername: string | null | undefined;
+  /** The listener's mount_point (prefixed to this client's topics, stripped from deliveries); null = none. */
+  mountPoint: string | null = null;
   /** The last PUBLISH topic that passed validation. */
   lastValidTopic = '';
   /** Set when a message from this client was dropped for a saturated subscriber. */
@@ -215,6 +218,13 @@ export class Connection implements SessionLink {
 
   sendPublish(out: Outgoing, dup: boolean, cache: FanoutCache | null): boolean {
     if (this.state !== 'connected') return false;
+    if (this.mountPoint !== null) {
+      // Its own topic, so never the fan-out's shared encoding.
+      const local = unmountDelivery(this.mountPoint, out);
+      if (local === null) return false;
+      out = local;
+      cache = null;
+    }
     const version = this.protocolVersion;
     let encoded: EncodedPublish;
     let patch = false;

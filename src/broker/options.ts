@@ -24,6 +24,8 @@ export interface ListenerOptions {
   ipv6Only?: boolean;
   /** Mosquitto's use_username_as_clientid: the client's user name replaces its client id. */
   use_username_as_clientid?: boolean;
+  /** Mosquitto's mount_point: prefixed to every topic of this listener's clients, stripped from what they receive. */
+  mount_point?: string;
 }
 
 export interface BrokerOptions {

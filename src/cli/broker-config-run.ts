@@ -9,9 +9,9 @@ import type { Broker } from '../broker/broker.js';
 import type { BrokerOptions, ListenerOptions } from '../broker/options.js';
 import type { ListenerTlsOptions } from '../broker/transport/tls.js';
 import { formatIssue, loadConfigFile, parseConfigText, resolveConfig, toBrokerOptions } from '../config/index.js';
-import type { BrokerConfig } from '../config/index.js';
+import type { BrokerConfig, ConfigResult } from '../config/index.js';
 import { BrokerLog } from './broker-log.js';
-import { needsHooks, securityHooks } from './broker-hooks.js';
+import { authenticateClient, needsHooks, securityHooks } from './broker-hooks.js';
 import { listenerNames, loadSecurity, SecurityFiles } from './broker-security.js';
 import type { SecurityLoad } from './broker-security.js';
 import { loadListenerTls, TlsFilesError } from './broker-tls-files.js';
@@ -188,18 +188,34 @@ async function serve(run: ConfigRunOptions, stdout: Writable, stderr: Writable, 
   log.log('information', `mqx version ${version} running`);
   reportReady();
   if (isDaemonChild()) log.detachConsole();
+  const running = broker;
   const onHup = () => {
     log.openFile();
     log.log('notice', 'Reloading config.');
-    const reloaded = files.reload();
+    // The config file is read again for its security settings (allow_anonymous, password_file,
+    // acl_file, ...); listeners and the rest need a restart, as they do in Mosquitto.
+    const reread: ConfigResult | null = run.configFile === null ? null : loadConfigFile(run.configFile, { verbose: run.verbose, ports: run.ports });
+    if (reread !== null && reread.errors.length > 0) {
+      for (const error of reread.errors) log.log('error', `Error: reload refused, keeping the previous configuration: ${formatIssue(error)}`);
+      return;
+    }
+    const reloaded = files.reload(reread?.config);
     if (reloaded.state === null) {
       for (const error of reloaded.errors) log.log('error', `Error: reload refused, keeping the previous password and ACL files: ${error}`);
-    } else {
-      for (const warning of reloaded.warnings) log.log('warning', warning);
-      log.log('notice', reloaded.files.length > 0 ? `Reloaded ${reloaded.files.join(', ')}.` : 'No password or ACL file to reload.');
+      return;
     }
+    for (const warning of reloaded.warnings) log.log('warning', warning);
+    log.log('notice', reloaded.files.length > 0 ? `Reloaded ${reloaded.files.join(', ')}.` : 'No password or ACL file to reload.');
+    const now = needsHooks(reloaded.state);
+    running.setHooks({
+      ...(now.authenticate && running.options.authenticate === undefined ? { authenticate: hooks.authenticate } : {}),
+      ...(now.authorize && running.options.authorize === undefined ? { authorize: hooks.authorize } : {}),
+    });
+    // Mosquitto's mosquitto_security_apply_default: connected clients the new settings would
+    // refuse (user deleted, password changed, anonymous no longer allowed) are disconnected.
+    const state = reloaded.state;
+    running.reauthenticate((info) => authenticateClient(state, info));
   };
-  const running = broker;
   const onUsr1 = () => log.log('notice', stateSummary(running));
   process.on('SIGHUP', onHup);
   process.on('SIGUSR1', onUsr1);

@@ -111,7 +111,7 @@ export function loadSecurity(config: BrokerConfig): SecurityLoad {
 export class SecurityFiles {
   private state: SecurityState;
 
-  constructor(private readonly config: BrokerConfig, initial: SecurityState) {
+  constructor(private config: BrokerConfig, initial: SecurityState) {
     this.state = initial;
   }
 
@@ -119,9 +119,13 @@ export class SecurityFiles {
     return this.state;
   }
 
-  reload(): SecurityLoad {
-    const loaded = loadSecurity(this.config);
-    if (loaded.state !== null) this.state = loaded.state;
+  /** Reads the files again; with `config` (the config file read again) its security settings apply. */
+  reload(config: BrokerConfig = this.config): SecurityLoad {
+    const loaded = loadSecurity(config);
+    if (loaded.state !== null) {
+      this.state = loaded.state;
+      this.config = config;
+    }
     return loaded;
   }
 }

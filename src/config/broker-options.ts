@@ -14,11 +14,10 @@ export interface BrokerOptionsMapping {
 }
 
 /**
- * Listener settings the broker has no per-listener knob for yet. Each is refused when a
- * listener sets it to anything but Mosquitto's default.
+ * Listener settings the broker has no per-listener knob for yet (none today). Each is refused
+ * when a listener sets it to anything but Mosquitto's default.
  */
 const unsupportedListenerSettings: Array<[keyof ListenerSettings, string, string]> = [
-  ['mount_point', 'mount_point', 'mount_point is not supported by the broker yet'],
 ];
 
 /**
@@ -137,10 +136,11 @@ function toListener(listener: ListenerConfig, issues: ConfigIssue[], context: Ma
   return [options];
 }
 
-/** Per-listener limits and client id rule: max_connections counts per listener, as in Mosquitto. */
+/** Per-listener limits, client id rule and mount point: max_connections counts per listener, as in Mosquitto. */
 function withListenerSettings(options: ListenerOptions, listener: ListenerConfig): ListenerOptions {
   if (listener.max_connections !== -1) options.max_connections = listener.max_connections;
   if (listener.use_username_as_clientid) options.use_username_as_clientid = true;
+  if (listener.mount_point !== null) options.mount_point = listener.mount_point;
   return options;
 }
 

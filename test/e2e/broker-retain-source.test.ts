@@ -1,5 +1,6 @@
-// check_retain_source with `mqx broker -c`: after a SIGHUP reload takes a user's write access
-// away, their old retained messages stop reaching new subscribers (unless the option is false).
+// check_retain_source with `mqx broker -c`: after a SIGHUP reload (or a restart with persistence
+// and a changed ACL) takes a user's write access away, their old retained messages stop reaching
+// new subscribers (unless the option is false).
 
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
@@ -53,4 +54,39 @@ test('check_retain_source (default true): a revoked publisher\'s retained messag
 
 test('check_retain_source false: the retained message is still delivered after the revocation', async (t) => {
   assert.deepEqual(await revokeAfterRetain(t, 'check_retain_source false\n'), ['from alice']);
+});
+
+/** Alice's retained message, a restart with persistence, then the ACL as given: what does a new subscriber get? */
+async function acrossRestart(t: TestContext, aclAfter: string, extra = ''): Promise<string[]> {
+  const dir = tempDir(t);
+  const passwd = join(dir, 'passwd');
+  for (const [user, password, create] of [['alice', 'alice-pw', true], ['watcher', 'watcher-pw', false]] as const) {
+    const made = await runMqx(['passwd', ...(create ? ['-c'] : []), '-b', passwd, user, password]);
+    assert.equal(made.code, 0, made.stderr);
+  }
+  writeFileSync(join(dir, 'acl'), 'user alice\ntopic readwrite r/#\nuser watcher\ntopic read #\n');
+  const config = `listener PORT 127.0.0.1\npassword_file DIR/passwd\nacl_file DIR/acl\npersistence true\npersistence_location DIR/\n${extra}`;
+  const first = await startMqxBroker(t, config, { dir });
+  const alice = await client(t, first.port, { username: 'alice', password: 'alice-pw', clientId: 'alice' });
+  await alice.publishAsync('r/a', 'from alice', { qos: 1, retain: true });
+  await alice.endAsync();
+  await first.stop();
+
+  writeFileSync(join(dir, 'acl'), aclAfter);
+  const second = await startMqxBroker(t, config, { dir });
+  const watcher = await client(t, second.port, { username: 'watcher', password: 'watcher-pw', clientId: 'w' });
+  return retainedFor(watcher, 'r/#');
+}
+
+test('check_retain_source after a restart with persistence: the restored message still names its publisher', async (t) => {
+  // Unchanged ACL: the message survived the restart.
+  assert.deepEqual(await acrossRestart(t, 'user alice\ntopic readwrite r/#\nuser watcher\ntopic read #\n'), ['from alice']);
+});
+
+test('check_retain_source after a restart with persistence: alice\'s write access revoked, her retained message is not delivered', async (t) => {
+  assert.deepEqual(await acrossRestart(t, 'user alice\ntopic read r/#\nuser watcher\ntopic read #\n'), []);
+});
+
+test('check_retain_source false after a restart: the revoked publisher\'s retained message is delivered', async (t) => {
+  assert.deepEqual(await acrossRestart(t, 'user alice\ntopic read r/#\nuser watcher\ntopic read #\n', 'check_retain_source false\n'), ['from alice']);
 });

@@ -226,7 +226,7 @@ test('mqx broker --persistence DIR: a retained message survives SIGKILL; a newer
   writeFileSync(join(dir, 'mosquitto.db'), header);
   const newer = await runMqx(['broker', '--persistence', dir, '-p', String(port)]);
   assert.equal(newer.code, 1);
-  assert.match(String(newer.stderr), /^Error: .*store format version 9; this mqx reads version 1/m);
+  assert.match(String(newer.stderr), /^Error: .*store format version 9; this mqx reads version 2/m);
   assert.doesNotMatch(String(newer.stderr), /\n\s+at /, 'no stack trace');
   const both = await runMqx(['broker', '--persistence', dir, '-c', join(dir, 'none.conf')]);
   assert.notEqual(both.code, 0);

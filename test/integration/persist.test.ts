@@ -13,7 +13,8 @@ import type { LogType } from '../../src/broker/logger.js';
 import { RawClient, VERSIONS } from '../helpers/raw-client.js';
 import type { IConnectPacket, IPublishPacket, ProtocolVersion } from '../../src/codec/index.js';
 import { crc32 } from '../../src/broker/persistence/crc32.js';
-import { HEADER_SIZE } from '../../src/broker/persistence/log-file.js';
+import { FORMAT_VERSION, HEADER_SIZE } from '../../src/broker/persistence/log-file.js';
+import { Writer } from '../../src/broker/persistence/records.js';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'mqx-persist-'));
@@ -269,9 +270,9 @@ test('a store from a newer format version, or not an mqx store, is refused with 
   const dir = tempDir(t);
   const header = Buffer.alloc(16);
   Buffer.from('MQXSTORE').copy(header);
-  header.writeUInt32BE(2, 8);
+  header.writeUInt32BE(3, 8);
   writeFileSync(join(dir, 'mosquitto.db'), header);
-  assert.throws(() => createBroker({ persistence: true, persistence_location: dir }), /store format version 2; this mqx reads version 1/);
+  assert.throws(() => createBroker({ persistence: true, persistence_location: dir }), /store format version 3; this mqx reads version 2/);
   writeFileSync(join(dir, 'mosquitto.db'), Buffer.from('\x00\x00\x00\x00mosquitto db'));
   assert.throws(() => createBroker({ persistence: true, persistence_location: dir }), /is not an mqx persistence store/);
 });
@@ -279,4 +280,40 @@ test('a store from a newer format version, or not an mqx store, is refused with 
 test('CRC-32 matches the standard check value', () => {
   assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
   assert.equal(crc32(Buffer.alloc(0)), 0);
+});
+
+test('a format 1 store (no publisher fields) is still read, and rewritten as format 2 with them', async (t) => {
+  const dir = tempDir(t);
+  // Exactly what the format 1 writer produced: a retained message (type 1) and a session (type 3).
+  const ops = new Writer();
+  ops.u8(1); ops.str('old/kept'); ops.bytes(Buffer.from('from format 1')); ops.u8(1 | 4); ops.f64(0); ops.optStr('old-publisher'); ops.optStr(null);
+  ops.u8(3); ops.str('old-session'); ops.u32(3600); ops.u8(4); ops.optStr('olduser'); ops.f64(Date.now()); ops.u8(0);
+  const payload = ops.take();
+  const header = Buffer.alloc(HEADER_SIZE);
+  Buffer.from('MQXSTORE').copy(header);
+  header.writeUInt32BE(1, 8);
+  const frame = Buffer.alloc(8);
+  frame.writeUInt32BE(payload.length, 0);
+  frame.writeUInt32BE(crc32(payload), 4);
+  writeFileSync(join(dir, 'mosquitto.db'), Buffer.concat([header, frame, payload]));
+
+  const first = await start(dir);
+  const old = first.broker.retained.get('old/kept')!;
+  assert.equal(old.payload.toString(), 'from format 1');
+  assert.equal(old.publisherId, 'old-publisher');
+  assert.equal(old.publisher, undefined, 'a format 1 record has no publisher: check_retain_source cannot check it');
+  assert.equal(first.broker.sessions.get('old-session')?.clientInfo.username, 'olduser');
+  // A retained message published now keeps its publisher through the restart.
+  const { client } = await connect(first, 4, { clientId: 'writer', username: 'alice' });
+  client.send({ cmd: 'publish', topic: 'new/kept', payload: Buffer.from('from format 2'), qos: 1, retain: true, messageId: 1, dup: false });
+  await client.expect('puback');
+  await stop(first);
+
+  assert.equal(readFileSync(join(dir, 'mosquitto.db')).readUInt32BE(8), FORMAT_VERSION);
+  const second = await start(dir);
+  // The listener's name: its configured port, "0" here.
+  assert.deepEqual(second.broker.retained.get('new/kept')!.publisher, { clientId: 'writer', username: 'alice', protocolVersion: 4, listener: '0' });
+  assert.equal(second.broker.retained.get('old/kept')!.payload.toString(), 'from format 1');
+  assert.equal(second.broker.sessions.get('old-session')?.clientInfo.username, 'olduser');
+  await stop(second);
 });

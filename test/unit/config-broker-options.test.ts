@@ -76,7 +76,6 @@ test("Debian's configuration maps with nothing left over", () => {
 test('what the broker cannot apply yet is reported at its line, never dropped', () => {
   const cases: Array<[string, string]> = [
     ['listener 0 /tmp/mqx.sock\nprotocol websockets\n', 'test.conf:2: websockets on a unix socket listener is not supported; use protocol mqtt'],
-    ['listener 1883\nmount_point a/\n', 'test.conf:2: mount_point is not supported by the broker yet'],
     ['listener 1883\nlistener 1884\nmax_qos 1\n', 'test.conf:3: different max_qos values on different listeners are not supported by the broker yet; use one value for all listeners'],
     ['per_listener_settings true\nlistener 1883\nauto_id_prefix a-\nlistener 1884\n', 'test.conf:3: a per-listener auto_id_prefix is not supported by the broker yet; set it once for all listeners'],
   ];
@@ -89,6 +88,12 @@ test('what the broker cannot apply yet is reported at its line, never dropped', 
   const limited = map('listener 1883\nmax_connections 5\nlistener 1884\n');
   assert.deepEqual(limited.issues, []);
   assert.deepEqual(limited.options.listeners?.map((listener) => listener.max_connections), [5, undefined]);
+});
+
+test('mount_point reaches its own listener only', () => {
+  const { options, issues } = map('listener 1883\nlistener 1884\nmount_point tenant/a/\n');
+  assert.deepEqual(issues, []);
+  assert.deepEqual(options.listeners?.map((listener) => listener.mount_point), [undefined, 'tenant/a/']);
 });
 
 test('listeners map to their transports: unix path, websockets, TLS (certificates read by the CLI)', () => {

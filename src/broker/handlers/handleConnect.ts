@@ -9,6 +9,7 @@ import type { Connection } from '../connection.js';
 import type { ClientInfo, ConnectInfo } from '../hooks.js';
 import { connectSummary } from '../logger.js';
 import type { Message } from '../message.js';
+import { mountTopic } from '../mount-point.js';
 import { NEVER_EXPIRES } from '../session-store.js';
 import type { WillMessage } from '../session.js';
 
@@ -74,13 +75,15 @@ export function handleConnect(connection: Connection, packet: IConnectPacket): P
   // Mosquitto: a listener taking user names from certificates refuses a client without a verified one.
   if (connection.certificateUsername === null) throw new MqttError(ReasonCode.BadUserNameOrPassword, 'no verified client certificate');
   const accepted: Accepted = { clientId, assigned, serverKeepAlive };
-  const authenticate = options.authenticate;
-  if (authenticate === undefined) { finishConnect(connection, packet, accepted); return; }
   const info: ConnectInfo = {
     clientId, username: packet.username, password: packet.password, protocolVersion: version,
     remoteAddress: connection.remoteAddress, listener: connection.listener,
   };
   if (connection.certificateUsername !== undefined) info.certificateUsername = connection.certificateUsername;
+  // Kept for a reload to check again (Broker.reauthenticate), as Mosquitto keeps them.
+  connection.broker.credentials.set(connection, info);
+  const authenticate = options.authenticate;
+  if (authenticate === undefined) { finishConnect(connection, packet, accepted); return; }
   const verdict = authenticate(info);
   if (typeof verdict === 'object' && verdict !== null && typeof verdict.then === 'function') {
     connection.pending = [];
@@ -143,7 +146,7 @@ function finishConnect(connection: Connection, packet: IConnectPacket, accepted:
   connection.clientTopicAliasMaximum = properties?.topicAliasMaximum ?? 0;
   if (options.outgoing_topic_aliases && connection.clientTopicAliasMaximum > 0) connection.topicAliasesOut = new Map();
   if (version === 5 && options.max_topic_alias > 0) connection.topicAliasesIn = new Map();
-  connection.will = packet.will ? buildWill(packet, session.clientInfo) : null;
+  connection.will = packet.will ? buildWill(packet, session.clientInfo, connection.mountPoint) : null;
   connection.session = session;
   connection.state = 'connected';
   broker.connectionAccepted(connection);
@@ -154,12 +157,13 @@ function finishConnect(connection: Connection, packet: IConnectPacket, accepted:
   connection.flushPending();
 }
 
-function buildWill(packet: IConnectPacket, publisher: ClientInfo): WillMessage {
+/** The will as it will be published; a listener's mount_point prefixes its topic (Mosquitto's will__read). */
+function buildWill(packet: IConnectPacket, publisher: ClientInfo, mountPoint: string | null): WillMessage {
   const will = packet.will!;
   const { willDelayInterval, ...rest } = will.properties ?? {};
   const payload = typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload;
   const message: Message = {
-    topic: will.topic,
+    topic: mountPoint === null ? will.topic : mountTopic(mountPoint, will.topic),
     payload,
     qos: will.qos ?? 0,
     retain: will.retain === true,

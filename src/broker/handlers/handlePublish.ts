@@ -9,6 +9,7 @@ import type { Connection } from '../connection.js';
 import { routeMessage } from '../deliver.js';
 import type { Message } from '../message.js';
 import { detachPayload } from '../message.js';
+import { mountTopic } from '../mount-point.js';
 import { ackBytes, PUBACK, PUBREC } from './acks.js';
 
 /** Mosquitto's topic hierarchy limit. */
@@ -34,6 +35,8 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
     if (!isValidTopicName(topic) || topicLevelCount(topic) > MAX_TOPIC_LEVELS) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid topic name '${topic}'`);
     connection.lastValidTopic = topic; // publishers repeat topics: validate each new one once
   }
+  // mount_point: from here on (ACL, retain, routing) the topic is the full one, as in Mosquitto.
+  if (connection.mountPoint !== null) topic = mountTopic(connection.mountPoint, topic);
   if (packet.retain && !options.retain_available) throw new MqttError(ReasonCode.RetainNotSupported, 'retain is not available'); // [MQTT-3.2.2-14]
   if (qos === 2 && session.inboundQos2.has(packetId)) {
     // [MQTT-4.3.3-9] a duplicate of a message not yet released: acknowledge, do not route again

@@ -6,6 +6,7 @@ import { MqttError, ReasonCode, isWellFormedUtf8 } from '../../codec/index.js';
 import { isValidTopicFilter, parseSharedFilter, topicLevelCount } from '../../codec/topics.js';
 import type { Connection } from '../connection.js';
 import { deliverRetained } from '../deliver.js';
+import { mountTopic } from '../mount-point.js';
 import type { SubscriptionOptions } from '../router.js';
 import { MAX_TOPIC_LEVELS } from './handlePublish.js';
 
@@ -28,19 +29,24 @@ export function handleSubscribe(connection: Connection, packet: ISubscribePacket
   const failure = version === 5 ? ReasonCode.TopicFilterInvalid : 0x80;
   const granted: number[] = [];
   const retained: RetainedRequest[] = [];
+  const mountPoint = connection.mountPoint;
   for (const subscription of packet.subscriptions) {
-    const filter = subscription.topic;
-    if (!isWellFormedUtf8(filter)) throw new MqttError(ReasonCode.MalformedPacket, 'invalid UTF-8 in topic filter'); // [MQTT-1.5.4-1]
-    const shared = parseSharedFilter(filter);
+    const requested = subscription.topic;
+    if (!isWellFormedUtf8(requested)) throw new MqttError(ReasonCode.MalformedPacket, 'invalid UTF-8 in topic filter'); // [MQTT-1.5.4-1]
+    const shared = parseSharedFilter(requested);
     // [MQTT-4.7.1-2] [MQTT-4.7.1-3] wildcard placement; [MQTT-4.8.2-1] share name rules. A
     // violation closes the connection (5.0: 0x81) as Mosquitto does, rather than SUBACK 0x8F.
-    if (shared === null || !isValidTopicFilter(shared.filter)) throw new MqttError(ReasonCode.MalformedPacket, `invalid subscription filter '${filter}'`);
+    if (shared === null || !isValidTopicFilter(shared.filter)) throw new MqttError(ReasonCode.MalformedPacket, `invalid subscription filter '${requested}'`);
     if (topicLevelCount(shared.filter) > MAX_TOPIC_LEVELS) {
       granted.push(failure);
       continue;
     }
     // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error
     if (shared.group !== null && version === 5 && subscription.nl) throw new MqttError(ReasonCode.ProtocolError, 'no local on a shared subscription');
+    // mount_point: the prefix goes before the whole filter, as in Mosquitto, so `$share/g/t`
+    // there is an ordinary subscription to `<mount>$share/g/t`, not a shared one.
+    const filter = mountPoint === null ? requested : mountTopic(mountPoint, requested);
+    const group = mountPoint === null ? shared.group : null;
     const authorize = broker.options.authorize;
     if (authorize !== undefined && !authorize(session.clientInfo, 'subscribe', filter)) {
       granted.push(version === 5 ? ReasonCode.NotAuthorized : 0x80);
@@ -59,7 +65,7 @@ export function handleSubscribe(connection: Connection, packet: ISubscribePacket
     granted.push(qos); // [MQTT-3.9.3-1] one code per filter, in order
     broker.logger.log('subscribe', `${connection.clientId} ${qos} ${filter}`);
     // [MQTT-3.3.1-9] retain handling 0: always; 1: only for a new subscription; 2: never
-    if (shared.group === null && (options.retainHandling === 0 || (options.retainHandling === 1 && isNew))) {
+    if (group === null && (options.retainHandling === 0 || (options.retainHandling === 1 && isNew))) {
       retained.push({ filter, options });
     }
   }

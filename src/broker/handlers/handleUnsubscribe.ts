@@ -4,6 +4,7 @@
 import type { IUnsubscribePacket } from '../../codec/index.js';
 import { MqttError, ReasonCode, isWellFormedUtf8 } from '../../codec/index.js';
 import type { Connection } from '../connection.js';
+import { mountTopic } from '../mount-point.js';
 
 export function handleUnsubscribe(connection: Connection, packet: IUnsubscribePacket): void {
   const packetId = packet.messageId ?? 0;
@@ -12,8 +13,12 @@ export function handleUnsubscribe(connection: Connection, packet: IUnsubscribePa
   if (packet.unsubscriptions.length === 0) throw new MqttError(ReasonCode.ProtocolError, 'UNSUBSCRIBE without topic filters');
   const broker = connection.broker;
   const codes: number[] = [];
-  for (const filter of packet.unsubscriptions) {
-    if (!isWellFormedUtf8(filter)) throw new MqttError(ReasonCode.MalformedPacket, 'invalid UTF-8 in topic filter');
+  const mountPoint = connection.mountPoint;
+  for (const requested of packet.unsubscriptions) {
+    if (!isWellFormedUtf8(requested)) throw new MqttError(ReasonCode.MalformedPacket, 'invalid UTF-8 in topic filter');
+    // The filter as SUBSCRIBE stored it. (Mosquitto 2.0 forgets the mount point here, so its
+    // clients can never unsubscribe; mqx removes what the client subscribed to.)
+    const filter = mountPoint === null ? requested : mountTopic(mountPoint, requested);
     const removed = broker.router.remove(connection.clientId, filter);
     if (removed) broker.persistence?.unsubscribed(connection.session!, filter);
     codes.push(removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);

@@ -8,7 +8,8 @@ import { dirname } from 'node:path';
 import { crc32 } from './crc32.js';
 
 export const MAGIC = Buffer.from('MQXSTORE');
-export const FORMAT_VERSION = 1;
+/** 2: messages carry their publisher's user name and listener (records.ts); 1 is still read. */
+export const FORMAT_VERSION = 2;
 export const HEADER_SIZE = 16;
 const FRAME_HEADER = 8;
 /** A frame claiming more than this is corruption, not data. */
@@ -40,13 +41,15 @@ export interface ReadResult {
   goodLength: number;
   /** Why reading stopped before the end, if it did. */
   tail: string | null;
+  /** The file's format version (FORMAT_VERSION for an empty file). */
+  version: number;
 }
 
 /** Parses a whole store file; throws StoreFormatError for a foreign or newer file. */
 export function parseStore(bytes: Buffer, path: string): ReadResult {
   if (bytes.length < HEADER_SIZE) {
     // A crash while the very first header was written: treat as empty.
-    return { frames: [], goodLength: 0, tail: bytes.length === 0 ? null : `header truncated at ${bytes.length} bytes` };
+    return { frames: [], goodLength: 0, tail: bytes.length === 0 ? null : `header truncated at ${bytes.length} bytes`, version: FORMAT_VERSION };
   }
   if (!bytes.subarray(0, 8).equals(MAGIC)) throw new StoreFormatError(`${path} is not an mqx persistence store (a Mosquitto database cannot be read; move it away or set persistence_file)`);
   const version = bytes.readUInt32BE(8);
@@ -63,7 +66,7 @@ export function parseStore(bytes: Buffer, path: string): ReadResult {
     frames.push(payload);
     offset += FRAME_HEADER + length;
   }
-  return { frames, goodLength: offset, tail };
+  return { frames, goodLength: offset, tail, version };
 }
 
 /** Writes `frames` to path via path.tmp: write, fsync, rename, fsync the directory. */

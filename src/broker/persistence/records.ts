@@ -1,7 +1,12 @@
 // The store's operations and their binary encoding: one op = type byte + fields. Encoding and
 // decoding only; must not touch files or broker objects (the journal and the state apply them).
+//
+// Format 2 (this one) writes message-carrying ops with the publisher's user name and listener
+// (for check_retain_source after a restart, as Mosquitto stores source_username/source_port)
+// and sessions with their listener, under new type codes; the format 1 codes are still read.
 
 import type { PublishProperties, QoS } from '../../codec/index.js';
+import type { ClientInfo } from '../hooks.js';
 import type { Message, Outgoing } from '../message.js';
 import type { SubscriptionOptions } from '../router.js';
 
@@ -17,6 +22,8 @@ export interface SessionMeta {
   expiry: number;
   protocolVersion: 3 | 4 | 5;
   username: string | undefined;
+  /** The listener its client was connected through (absent in format 1 stores). */
+  listener?: string;
   /** ms since epoch the session went offline; 0 = online. */
   offlineSince: number;
   will: StoredWill | null;
@@ -42,7 +49,11 @@ export type Op =
   | { type: 'outDel'; clientId: string; seq: number }
   | { type: 'in2'; clientId: string; packetId: number; add: boolean };
 
-const T = { retainSet: 1, retainClear: 2, session: 3, sessionEnd: 4, sub: 5, unsub: 6, msg: 7, out: 8, outSent: 9, outRel: 10, outDel: 11, in2Add: 12, in2Del: 13 } as const;
+const T = {
+  retainSet: 1, retainClear: 2, session: 3, sessionEnd: 4, sub: 5, unsub: 6, msg: 7, out: 8, outSent: 9, outRel: 10, outDel: 11, in2Add: 12, in2Del: 13,
+  // Format 2: as retainSet, session and msg, with the publisher (and the session's listener).
+  retainSetFrom: 14, sessionFrom: 15, msgFrom: 16,
+} as const;
 
 /** Growable byte writer; one per batch, reused. */
 export class Writer {
@@ -108,6 +119,7 @@ function propertiesFromJson(text: string): PublishProperties {
   }) as PublishProperties;
 }
 
+/** A message in format 2: the format 1 fields, then who published it (0, or 1 + version, user name, listener). */
 function writeMessage(w: Writer, m: Message): void {
   w.str(m.topic);
   w.bytes(m.payload);
@@ -115,26 +127,40 @@ function writeMessage(w: Writer, m: Message): void {
   w.f64(m.expiresAt);
   w.optStr(m.publisherId);
   w.optStr(m.properties === undefined ? null : propertiesToJson(m.properties));
+  const publisher = m.publisher;
+  if (publisher == null || m.publisherId === null) { w.u8(0); return; }
+  w.u8(1); w.u8(publisher.protocolVersion); w.optStr(publisher.username); w.optStr(publisher.listener);
 }
 
-function readMessage(r: Reader): Message {
+/** `withPublisher`: a format 2 record; format 1 records end after the properties. */
+function readMessage(r: Reader, withPublisher: boolean): Message {
   const topic = r.str();
   const payload = r.bytes();
   const flags = r.u8();
   const expiresAt = r.f64();
   const publisherId = r.optStr();
   const props = r.optStr();
-  return { topic, payload, qos: (flags & 3) as QoS, retain: (flags & 4) !== 0, expiresAt, publisherId, properties: props === null ? undefined : propertiesFromJson(props) };
+  const message: Message = { topic, payload, qos: (flags & 3) as QoS, retain: (flags & 4) !== 0, expiresAt, publisherId, properties: props === null ? undefined : propertiesFromJson(props) };
+  if (withPublisher && r.u8() === 1) {
+    const protocolVersion = r.u8() as 3 | 4 | 5;
+    const username = r.optStr();
+    const listener = r.optStr();
+    const publisher: ClientInfo = { clientId: publisherId ?? '', protocolVersion };
+    if (username !== null) publisher.username = username;
+    if (listener !== null) publisher.listener = listener;
+    message.publisher = publisher;
+  }
+  return message;
 }
 
 export function writeOp(w: Writer, op: Op): void {
   switch (op.type) {
     case 'retain':
-      if (op.message === null) { w.u8(T.retainClear); w.str(op.topic); } else { w.u8(T.retainSet); writeMessage(w, op.message); }
+      if (op.message === null) { w.u8(T.retainClear); w.str(op.topic); } else { w.u8(T.retainSetFrom); writeMessage(w, op.message); }
       return;
     case 'session': {
       const m = op.meta;
-      w.u8(T.session); w.str(m.clientId); w.u32(m.expiry); w.u8(m.protocolVersion); w.optStr(m.username); w.f64(m.offlineSince);
+      w.u8(T.sessionFrom); w.str(m.clientId); w.u32(m.expiry); w.u8(m.protocolVersion); w.optStr(m.username); w.optStr(m.listener); w.f64(m.offlineSince);
       if (m.will === null) w.u8(0);
       else { w.u8(1); writeMessage(w, m.will.message); w.u32(m.will.delay); w.f64(m.will.fireAt); }
       return;
@@ -148,7 +174,7 @@ export function writeOp(w: Writer, op: Op): void {
       return;
     }
     case 'unsub': w.u8(T.unsub); w.str(op.clientId); w.str(op.filter); return;
-    case 'msg': w.u8(T.msg); w.u32(op.msgId); writeMessage(w, op.message); return;
+    case 'msg': w.u8(T.msgFrom); w.u32(op.msgId); writeMessage(w, op.message); return;
     case 'out': {
       const o = op.record;
       w.u8(T.out); w.str(o.clientId); w.u32(o.seq); w.u32(o.msgId); w.u8(o.qos | (o.retain ? 4 : 0) | (o.released ? 8 : 0));
@@ -168,13 +194,20 @@ export function writeOp(w: Writer, op: Op): void {
 export function readOp(r: Reader): Op {
   const type = r.u8();
   switch (type) {
-    case T.retainSet: { const message = readMessage(r); return { type: 'retain', topic: message.topic, message }; }
+    case T.retainSet:
+    case T.retainSetFrom: { const message = readMessage(r, type === T.retainSetFrom); return { type: 'retain', topic: message.topic, message }; }
     case T.retainClear: return { type: 'retain', topic: r.str(), message: null };
-    case T.session: {
-      const clientId = r.str(); const expiry = r.u32(); const protocolVersion = r.u8() as 3 | 4 | 5; const username = r.optStr() ?? undefined; const offlineSince = r.f64();
+    case T.session:
+    case T.sessionFrom: {
+      const format2 = type === T.sessionFrom;
+      const clientId = r.str(); const expiry = r.u32(); const protocolVersion = r.u8() as 3 | 4 | 5; const username = r.optStr() ?? undefined;
+      const listener = format2 ? r.optStr() : null;
+      const offlineSince = r.f64();
       let will: StoredWill | null = null;
-      if (r.u8() === 1) { const message = readMessage(r); will = { message, delay: r.u32(), fireAt: r.f64() }; }
-      return { type: 'session', meta: { clientId, expiry, protocolVersion, username, offlineSince, will } };
+      if (r.u8() === 1) { const message = readMessage(r, format2); will = { message, delay: r.u32(), fireAt: r.f64() }; }
+      const meta: SessionMeta = { clientId, expiry, protocolVersion, username, offlineSince, will };
+      if (listener !== null) meta.listener = listener;
+      return { type: 'session', meta };
     }
     case T.sessionEnd: return { type: 'sessionEnd', clientId: r.str() };
     case T.sub: {
@@ -184,7 +217,8 @@ export function readOp(r: Reader): Op {
       return { type: 'sub', clientId, filter, options };
     }
     case T.unsub: return { type: 'unsub', clientId: r.str(), filter: r.str() };
-    case T.msg: { const msgId = r.u32(); return { type: 'msg', msgId, message: readMessage(r) }; }
+    case T.msg:
+    case T.msgFrom: { const msgId = r.u32(); return { type: 'msg', msgId, message: readMessage(r, type === T.msgFrom) }; }
     case T.out: {
       const clientId = r.str(); const seq = r.u32(); const msgId = r.u32(); const flags = r.u8(); const packetId = r.u16();
       const n = r.u16(); const ids: number[] = []; for (let i = 0; i < n; i++) ids.push(r.u32());

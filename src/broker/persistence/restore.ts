@@ -22,6 +22,7 @@ export function restore(broker: Broker, persistence: Persistence): void {
       const session = broker.sessions.create(meta.clientId);
       session.expiryInterval = meta.expiry;
       session.clientInfo = { clientId: meta.clientId, username: meta.username, protocolVersion: meta.protocolVersion };
+      if (meta.listener !== undefined) session.clientInfo.listener = meta.listener;
       session.journal = persistence;
       // A session online when the broker stopped went offline then; we only know "now".
       session.offlineSince = meta.offlineSince !== 0 ? meta.offlineSince : now;

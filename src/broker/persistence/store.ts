@@ -9,7 +9,7 @@ import type { BrokerLogger } from '../logger.js';
 import type { Message, Outgoing } from '../message.js';
 import type { SubscriptionOptions } from '../router.js';
 import type { Session, SessionJournal, WillMessage } from '../session.js';
-import { AppendLog, frame, parseStore, StoreFormatError } from './log-file.js';
+import { AppendLog, FORMAT_VERSION, frame, parseStore, StoreFormatError } from './log-file.js';
 import { readOp, Reader, Writer, writeOp } from './records.js';
 import type { Op, OutRecord, SessionMeta } from './records.js';
 import { DurableState } from './state.js';
@@ -84,6 +84,8 @@ export class Persistence implements SessionJournal {
       fs.truncateSync(this.path, result.goodLength);
     }
     this.liveBytes = bytes.length;
+    // An older format's header must not front newer records: the first commit rewrites the store.
+    if (result.version < FORMAT_VERSION) this.compactRequested = true;
     this.logger.log('information', `Restored ${this.state.sessions.size} sessions, ${this.state.retained.size} retained messages and ${this.state.messages.size} stored messages from ${this.path} (${ops} records).`);
   }
 
@@ -143,7 +145,7 @@ export class Persistence implements SessionJournal {
   private meta(session: Session, will: SessionMeta['will']): SessionMeta {
     return {
       clientId: session.clientId, expiry: session.expiryInterval, protocolVersion: session.clientInfo.protocolVersion,
-      username: session.clientInfo.username, offlineSince: session.link === null ? session.offlineSince : 0, will,
+      username: session.clientInfo.username, listener: session.clientInfo.listener, offlineSince: session.link === null ? session.offlineSince : 0, will,
     };
   }
 
