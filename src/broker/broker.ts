@@ -5,6 +5,8 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { MqttError, ReasonCode } from '../codec/index.js';
 import type { PublishProperties, QoS } from '../codec/index.js';
+import { guardAuthenticate } from './auth-guard.js';
+import type { Authenticate } from './auth-guard.js';
 import { Connection } from './connection.js';
 import { brokerMessage, routeMessage } from './deliver.js';
 import { silentLogger } from './logger.js';
@@ -67,6 +69,8 @@ export class Broker extends EventEmitter {
   readonly retained = new RetainedStore<Message>();
   readonly sessions: SessionStore;
   readonly connections = new Set<Connection>();
+  /** options.authenticate behind the auth_fail_limit throttle: what CONNECT calls. */
+  readonly authenticate: Authenticate | undefined;
   /** The on-disk store with `persistence: true`; null keeps everything in memory. */
   readonly persistence: Persistence | null = null;
   private transports: Transport[] = [];
@@ -82,6 +86,7 @@ export class Broker extends EventEmitter {
     super();
     this.options = resolveOptions(options);
     this.logger = this.options.logger ?? silentLogger;
+    this.authenticate = guardAuthenticate(this.options, this.logger);
     this.sessions = new SessionStore(this.options, this.metrics, (session) => this.guarded('expiring a session', () => this.endSession(session)));
     this.sys = new SysPublisher(this);
     if (this.options.persistence) {

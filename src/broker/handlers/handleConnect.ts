@@ -74,7 +74,7 @@ export function handleConnect(connection: Connection, packet: IConnectPacket): P
   // Mosquitto: a listener taking user names from certificates refuses a client without a verified one.
   if (connection.certificateUsername === null) throw new MqttError(ReasonCode.BadUserNameOrPassword, 'no verified client certificate');
   const accepted: Accepted = { clientId, assigned, serverKeepAlive };
-  const authenticate = options.authenticate;
+  const authenticate = connection.broker.authenticate; // options.authenticate behind the auth_fail_limit throttle
   if (authenticate === undefined) { finishConnect(connection, packet, accepted); return; }
   const info: ConnectInfo = {
     clientId, username: packet.username, password: packet.password, protocolVersion: version,
