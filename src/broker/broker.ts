@@ -5,6 +5,8 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { MqttError, ReasonCode } from '../codec/index.js';
 import type { PublishProperties, QoS } from '../codec/index.js';
+import { guardAuthenticate } from './auth-guard.js';
+import type { Authenticate } from './auth-guard.js';
 import { Connection } from './connection.js';
 import { brokerMessage, routeMessage } from './deliver.js';
 import { silentLogger } from './logger.js';
@@ -68,6 +70,8 @@ export class Broker extends EventEmitter {
   readonly retained = new RetainedStore<Message>();
   readonly sessions: SessionStore;
   readonly connections = new Set<Connection>();
+  /** options.authenticate behind the auth_fail_limit throttle (one throttle for the broker's life). */
+  private readonly guardedAuthenticate: Authenticate;
   /** The on-disk store with `persistence: true`; null keeps everything in memory. */
   readonly persistence: Persistence | null = null;
   private transports: Transport[] = [];
@@ -90,6 +94,7 @@ export class Broker extends EventEmitter {
     super();
     this.options = resolveOptions(options);
     this.logger = this.options.logger ?? silentLogger;
+    this.guardedAuthenticate = guardAuthenticate(this.options, this.logger);
     this.sessions = new SessionStore(this.options, this.metrics, (session) => this.guarded('expiring a session', () => this.endSession(session)));
     this.sys = new SysPublisher(this);
     if (this.options.persistence) {
@@ -181,6 +186,11 @@ export class Broker extends EventEmitter {
     if (hooks.authorize !== undefined) this.options.authorize = hooks.authorize;
   }
 
+  /** What CONNECT calls: the current options.authenticate (a reload may add one) behind the throttle. */
+  get authenticate(): Authenticate | undefined {
+    return this.options.authenticate === undefined ? undefined : this.guardedAuthenticate;
+  }
+
   /**
    * Checks every connected client again with what it presented at CONNECT, as Mosquitto does
    * after a reload (mosquitto_security_apply_default): a refused one is disconnected without a
@@ -191,8 +201,7 @@ export class Broker extends EventEmitter {
     const dropped: string[] = [];
     for (const connection of [...this.connections]) {
       if (connection.state !== 'connected') continue;
-      const info = this.credentials.get(connection);
-      if (info === undefined) continue;
+      const info = this.credentials.get(connection) ?? anonymousInfo(connection);
       const verdict = check(info);
       if (verdict === true || verdict === undefined || verdict === 0) continue;
       dropped.push(connection.clientId);
@@ -380,6 +389,14 @@ export class Broker extends EventEmitter {
     }
     await this.persistence?.close();
   }
+}
+
+/** What an anonymous client presented at CONNECT, rebuilt from its connection (see handleConnect). */
+function anonymousInfo(connection: Connection): ConnectInfo {
+  return {
+    clientId: connection.clientId, username: undefined, password: undefined, protocolVersion: connection.protocolVersion,
+    remoteAddress: connection.remoteAddress, listener: connection.listener,
+  };
 }
 
 export function createBroker(options: BrokerOptions = {}): Broker {

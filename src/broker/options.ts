@@ -67,6 +67,13 @@ export interface BrokerOptions {
   /** mqx's own: seconds a new connection has to send CONNECT (slowloris guard). */
   connect_timeout?: number;
   max_qos?: 0 | 1 | 2;
+  /** mqx's own: refused authentications from one source address (IPv6: its /64) within
+   *  auth_fail_window that ban it for auth_fail_ban seconds (doubling for a repeat); 0 = off. */
+  auth_fail_limit?: number;
+  /** mqx's own: seconds over which auth_fail_limit failures are counted (sliding window). */
+  auth_fail_window?: number;
+  /** mqx's own: seconds of an address's first ban; connections are refused without a password check. */
+  auth_fail_ban?: number;
   /** Authentication hook: true/undefined accepts, false refuses (not authorised), a number is a CONNACK reason code. */
   authenticate?: (info: ConnectInfo) => boolean | number | Promise<boolean | number>;
   /** Authorization hook, called per publish/delivery/subscribe: keep it synchronous and fast. */
@@ -114,6 +121,9 @@ export const DEFAULT_OPTIONS: Omit<ResolvedBrokerOptions, 'authenticate' | 'auth
   outgoing_topic_aliases: false,
   connect_timeout: 10,
   max_qos: 2,
+  auth_fail_limit: 10,
+  auth_fail_window: 60,
+  auth_fail_ban: 60,
   version: 'mqx',
   persistence: false,
   persistence_location: '',
@@ -150,6 +160,9 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedBrokerOptio
   checkInteger('persistent_client_expiration', resolved.persistent_client_expiration, 0, 0xffffffff);
   checkInteger('connect_timeout', resolved.connect_timeout, 1, 3600);
   checkInteger('max_qos', resolved.max_qos, 0, 2);
+  checkInteger('auth_fail_limit', resolved.auth_fail_limit, 0, 100);
+  checkInteger('auth_fail_window', resolved.auth_fail_window, 1, 86400);
+  checkInteger('auth_fail_ban', resolved.auth_fail_ban, 1, 86400);
   checkInteger('autosave_interval', resolved.autosave_interval, 0, 0x7fffffff);
   for (const listener of resolved.listeners) {
     checkInteger('listener port', listener.port, 0, 65535);

@@ -40,6 +40,9 @@ export const globalDefaults: Readonly<GlobalSettings> = {
   websockets_log_level: 0,
   outgoing_topic_aliases: false,
   acl_check_subscribe: false,
+  auth_fail_limit: 10,
+  auth_fail_window: 60,
+  auth_fail_ban: 60,
 };
 
 /** Security before allow_anonymous is decided (it depends on local only mode). */

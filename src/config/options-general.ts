@@ -219,4 +219,16 @@ export const generalOptions: Record<string, OptionSpec> = {
   // mqx's own options.
   outgoing_topic_aliases: bool('outgoing_topic_aliases'),
   acl_check_subscribe: bool('acl_check_subscribe'),
+  auth_fail_limit: {
+    status: 'supported',
+    handle: (ctx, rest, name) => ctx.setGlobal('auth_fail_limit', ctx.take(readInt(name, rest, { min: 0, max: 100, describe: 'a number of failures from 0 to 100 (0 = no throttling)' })), name),
+  },
+  auth_fail_window: {
+    status: 'supported',
+    handle: (ctx, rest, name) => ctx.setGlobal('auth_fail_window', ctx.take(readInt(name, rest, { min: 1, max: 86400, describe: 'a number of seconds from 1 to 86400' })), name),
+  },
+  auth_fail_ban: {
+    status: 'supported',
+    handle: (ctx, rest, name) => ctx.setGlobal('auth_fail_ban', ctx.take(readInt(name, rest, { min: 1, max: 86400, describe: 'a number of seconds from 1 to 86400' })), name),
+  },
 };

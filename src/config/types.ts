@@ -110,6 +110,12 @@ export interface GlobalSettings {
   outgoing_topic_aliases: boolean;
   /** mqx: refuse a SUBSCRIBE at SUBACK when no topic under the filter could ever be read. */
   acl_check_subscribe: boolean;
+  /** mqx: authentication failures from one address within auth_fail_window that ban it; 0 = off. */
+  auth_fail_limit: number;
+  /** mqx: seconds over which auth_fail_limit counts. */
+  auth_fail_window: number;
+  /** mqx: seconds of a first ban (doubled for each repeat, up to 64 times). */
+  auth_fail_ban: number;
 }
 
 /** A listener as the file described it: only what was set, with where. */

@@ -99,6 +99,16 @@ test('SIGHUP disconnects clients the reloaded password file and allow_anonymous 
   assert.equal(bob.mqtt.connected, true);
 });
 
+test('SIGHUP that turns security on for a broker started without any: anonymous clients out, new ones refused', async (t) => {
+  const broker = await startMqxBroker(t, 'listener PORT 127.0.0.1\nallow_anonymous true\n', { dir: tempDir(t) });
+  const anonymous = await open(t, broker.port, 'c-open', { protocolVersion: 4 });
+  writeFileSync(broker.configPath, readFileSync(broker.configPath, 'utf8').replace('allow_anonymous true', 'allow_anonymous false'));
+  broker.child.kill('SIGHUP');
+  await anonymous.closed;
+  await broker.waitForLog(/Client c-open disconnected, not authorised\./);
+  await assert.rejects(open(t, broker.port, 'c-open-2', { protocolVersion: 4 }), /Not authorized|not authori[sz]ed|Connection refused/i);
+});
+
 test('SIGHUP with a broken config file keeps the previous settings and every client', async (t) => {
   const dir = await writeFiles(t);
   const broker = await startMqxBroker(t, 'listener PORT 127.0.0.1\nallow_anonymous true\npassword_file DIR/passwd\n', { dir });

@@ -36,10 +36,10 @@ export class RawClient {
     socket.on('error', () => {});
   }
 
-  /** Opens a TCP connection to the broker (no MQTT yet). */
-  static open(port: number, version: ProtocolVersion = 4, host = '127.0.0.1'): Promise<RawClient> {
+  /** Opens a TCP connection to the broker (no MQTT yet), from `localAddress` if given (e.g. 127.0.0.2). */
+  static open(port: number, version: ProtocolVersion = 4, host = '127.0.0.1', localAddress?: string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ port, host }, () => { socket.off('error', reject); resolve(new RawClient(socket, version)); });
+      const socket = connect({ port, host, ...(localAddress === undefined ? {} : { localAddress }) }, () => { socket.off('error', reject); resolve(new RawClient(socket, version)); });
       socket.once('error', reject);
     });
   }

@@ -25,7 +25,7 @@ test('listeners and limits map one to one, and the broker accepts the result', (
     'max_inflight_messages 5', 'max_queued_messages 7', 'max_queued_bytes 900', 'queue_qos0_messages true',
     'message_size_limit 1000', 'max_packet_size 2000', 'max_keepalive 30', 'retain_available false',
     'sys_interval 0', 'upgrade_outgoing_qos true', 'persistent_client_expiration 1h', 'outgoing_topic_aliases true',
-    'allow_zero_length_clientid false', 'auto_id_prefix x-', '',
+    'allow_zero_length_clientid false', 'auto_id_prefix x-', 'auth_fail_limit 3', 'auth_fail_window 30', 'auth_fail_ban 2', '',
   ].join('\n'));
   assert.deepEqual(issues.map(formatIssue), []);
   assert.deepEqual(options.listeners, [{ port: 1883 }, { port: 1884, host: '127.0.0.1' }, { port: 1885 }]);
@@ -45,6 +45,7 @@ test('listeners and limits map one to one, and the broker accepts the result', (
   assert.equal(resolved.outgoing_topic_aliases, true);
   assert.equal(resolved.allow_zero_length_clientid, false);
   assert.equal(resolved.auto_id_prefix, 'x-');
+  assert.deepEqual([resolved.auth_fail_limit, resolved.auth_fail_window, resolved.auth_fail_ban], [3, 30, 2]);
 });
 
 test('check_retain_source maps to the broker (default true; false is applied, not refused)', () => {

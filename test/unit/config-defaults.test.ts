@@ -92,6 +92,9 @@ test('general defaults match Mosquitto 2.0', () => {
   assert.deepEqual(config.log_type, ['error', 'warning', 'notice', 'information']);
   assert.equal(config.outgoing_topic_aliases, false);
   assert.equal(config.acl_check_subscribe, false);
+  assert.equal(config.auth_fail_limit, 10);
+  assert.equal(config.auth_fail_window, 60);
+  assert.equal(config.auth_fail_ban, 60);
   const listener = config.listeners[0]!;
   assert.deepEqual([listener.protocol, listener.max_connections, listener.max_qos, listener.max_topic_alias], ['mqtt', -1, 2, 10]);
 });

@@ -75,14 +75,17 @@ export function handleConnect(connection: Connection, packet: IConnectPacket): P
   // Mosquitto: a listener taking user names from certificates refuses a client without a verified one.
   if (connection.certificateUsername === null) throw new MqttError(ReasonCode.BadUserNameOrPassword, 'no verified client certificate');
   const accepted: Accepted = { clientId, assigned, serverKeepAlive };
+  const authenticate = connection.broker.authenticate; // options.authenticate behind the auth_fail_limit throttle
+  const anonymous = packet.username === undefined && packet.password === undefined && connection.certificateUsername === undefined;
+  if (authenticate === undefined && anonymous) { finishConnect(connection, packet, accepted); return; }
   const info: ConnectInfo = {
     clientId, username: packet.username, password: packet.password, protocolVersion: version,
     remoteAddress: connection.remoteAddress, listener: connection.listener,
   };
   if (connection.certificateUsername !== undefined) info.certificateUsername = connection.certificateUsername;
-  // Kept for a reload to check again (Broker.reauthenticate), as Mosquitto keeps them.
-  connection.broker.credentials.set(connection, info);
-  const authenticate = options.authenticate;
+  // Kept for a reload to check again (Broker.reauthenticate), as Mosquitto keeps them; an
+  // anonymous client's are rebuilt from its connection then (idle connections stay small).
+  if (!anonymous) connection.broker.credentials.set(connection, info);
   if (authenticate === undefined) { finishConnect(connection, packet, accepted); return; }
   const verdict = authenticate(info);
   if (typeof verdict === 'object' && verdict !== null && typeof verdict.then === 'function') {
