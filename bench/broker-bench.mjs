@@ -2,10 +2,11 @@
 // process pinned to core 0 while this load generator runs on core 1; prints rates, latencies, memory and ratios.
 //
 // Usage: npm run build && node bench/broker-bench.mjs [--scenarios fanin,fanout,latency,idle]
-//          [--brokers mqx,mosquitto,aedes] [--seconds 5] [--aedes /tmp/aedes-bench/node_modules/aedes]
+//          [--brokers mqx,mosquitto,aedes[,node-floor]] [--seconds 5] [--aedes /tmp/aedes-bench/node_modules/aedes]
 //          [--idle-count 10000] [--rate 5000] [--mqx-node-flags '--max-semi-space-size=1'] [--json]
 // Aedes is never a dependency of mqx: install it elsewhere (mkdir /tmp/aedes-bench && cd /tmp/aedes-bench
 // && npm install aedes) and pass its package directory with --aedes or AEDES_PATH.
+// node-floor (idle scenario only) is a bare Node net server answering CONNACK: what Node itself costs per connection.
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -165,6 +166,7 @@ const format = (value) => (value >= 1000 ? Math.round(value).toLocaleString('en-
 for (const testCase of cases) {
   const row = { name: testCase.name, values: {}, extras: {}, errors: {}, perCpu: {} };
   for (const kind of options.brokers) {
+    if (kind === 'node-floor' && testCase.shared !== 'idle') continue; // it speaks no MQTT beyond CONNACK
     const outcome = await runCase(testCase, kind);
     if (outcome.error) row.errors[kind] = outcome.error;
     else {
@@ -184,6 +186,7 @@ for (const testCase of cases) {
 function printRow(row, testCase) {
   console.log(`\n${row.name}`);
   for (const kind of options.brokers) {
+    if (kind === 'node-floor' && row.values[kind] === undefined && !row.errors[kind]) continue;
     if (row.errors[kind]) console.log(`  ${kind.padEnd(10)} FAILED: ${row.errors[kind]}`);
     else console.log(`  ${kind.padEnd(10)} ${format(row.values[kind]).padStart(12)}  ${row.extras[kind] ?? ''}`);
   }

@@ -49,13 +49,15 @@ function commandFor(kind, port, dir, options) {
         throw new Error('aedes not found: install it outside the repository (cd /tmp/aedes-bench && npm install aedes) and pass --aedes /tmp/aedes-bench/node_modules/aedes or AEDES_PATH');
       }
       return [process.execPath, join(root, 'bench/lib/aedes-server.mjs'), String(port)];
+    case 'node-floor':
+      return [process.execPath, join(root, 'bench/lib/node-floor-server.mjs'), String(port)];
     default:
       throw new Error(`unknown broker ${kind}`);
   }
 }
 
 /**
- * Starts `kind` ('mqx' | 'mosquitto' | 'aedes') on a free loopback port, pinned with
+ * Starts `kind` ('mqx' | 'mosquitto' | 'aedes' | 'node-floor') on a free loopback port, pinned with
  * `taskset -c <core>`. Resolves once it accepts connections.
  */
 export async function startBroker(kind, options = {}) {

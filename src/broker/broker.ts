@@ -354,7 +354,7 @@ export class Broker extends EventEmitter {
         if (connection.keepalive > 0 && now - connection.lastActivity > connection.keepalive * 1500) {
           connection.closeWithError(new MqttError(ReasonCode.KeepAliveTimeout, 'keep alive timeout'));
         }
-      } else if (connection.state !== 'closed' && now - connection.createdAt > connectDeadline) {
+      } else if (connection.state !== 'closed' && now - connection.lastActivity > connectDeadline) {
         this.logger.log('notice', `Client ${connection.remoteAddress} did not send CONNECT in time, disconnecting.`);
         connection.close(null);
         connection.stream.destroy();

@@ -45,22 +45,29 @@ function flush(connection: Connection): void {
 const CONNECTION = Symbol('mqx.connection');
 type OwnedStream = Duplex & { [CONNECTION]: Connection };
 
-let nextConnectionId = 1;
+// Connection.flags bits: seven booleans in one field (issue 3 counts bytes per idle connection).
+const CLEAN = 1;
+const DISCONNECTED_NORMALLY = 2;
+const OUT_DURABLE = 4;
+const READING_PAUSED = 8;
+const WAITING_DRAIN = 16;
+const YIELDING = 32;
+const CAUSED_DROPS = 64;
 
 export class Connection implements SessionLink {
-  readonly id = nextConnectionId++;
   state: ConnectionState = 'new';
   protocolVersion: ProtocolVersion = 4;
   clientId = '';
   username: string | undefined;
   keepalive = 0;
-  clean = true;
-  readonly createdAt = Date.now();
-  lastActivity = this.createdAt;
+  /**
+   * When the client last sent something (ms); until CONNECT is accepted, when the connection was
+   * opened, which the CONNECT deadline counts from (a slowloris trickle does not move it).
+   */
+  lastActivity = Date.now();
   session: Session | null = null;
   will: WillMessage | null = null;
-  /** Set by DISCONNECT 0x00 (and 0x04 keeps the will): decides whether the will is published. */
-  disconnectedNormally = false;
+  private flags = CLEAN;
   topicAliasesIn: Map<number, string> | null = null;
   topicAliasesOut: Map<string, number> | null = null;
   clientTopicAliasMaximum = 0;
@@ -72,20 +79,13 @@ export class Connection implements SessionLink {
   pending: Packet[] | null = null;
   private outChunks: Buffer[] = [];
   private outBytes = 0;
-  /** Something queued for the next flush must wait for the persistence group commit (an ack). */
-  private outDurable = false;
   private readonly decoder: Decoder;
-  private readingPaused = false;
-  private waitingDrain = false;
-  yielding = false;
   /** From a TLS listener that takes usernames from client certificates (see StreamInfo). */
   certificateUsername: string | null | undefined;
   /** The listener's mount_point (prefixed to this client's topics, stripped from deliveries); null = none. */
   mountPoint: string | null = null;
   /** The last PUBLISH topic that passed validation. */
   lastValidTopic = '';
-  /** Set when a message from this client was dropped for a saturated subscriber. */
-  causedDrops = false;
   private closeTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly broker: Broker, readonly stream: Duplex, readonly remoteAddress: string, readonly listener: string) {
@@ -108,6 +108,23 @@ export class Connection implements SessionLink {
 
   private static streamClosed(this: OwnedStream): void {
     this[CONNECTION].onStreamClosed();
+  }
+
+  /** Clean session (3.1.1) / clean start (5.0). */
+  get clean(): boolean { return (this.flags & CLEAN) !== 0; }
+  set clean(value: boolean) { this.setFlag(CLEAN, value); }
+  /** Set by DISCONNECT 0x00 (and 0x04 keeps the will): decides whether the will is published. */
+  get disconnectedNormally(): boolean { return (this.flags & DISCONNECTED_NORMALLY) !== 0; }
+  set disconnectedNormally(value: boolean) { this.setFlag(DISCONNECTED_NORMALLY, value); }
+  /** Reading paused until the next loop turn after a full chunk (fairness). */
+  get yielding(): boolean { return (this.flags & YIELDING) !== 0; }
+  set yielding(value: boolean) { this.setFlag(YIELDING, value); }
+  /** Set when a message from this client was dropped for a saturated subscriber. */
+  get causedDrops(): boolean { return (this.flags & CAUSED_DROPS) !== 0; }
+  set causedDrops(value: boolean) { this.setFlag(CAUSED_DROPS, value); }
+
+  private setFlag(bit: number, value: boolean): void {
+    this.flags = value ? this.flags | bit : this.flags & ~bit;
   }
 
   /** Name for log lines: the client id once known. */
@@ -137,15 +154,15 @@ export class Connection implements SessionLink {
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    this.lastActivity = Date.now();
+    if (this.state === 'connected') this.lastActivity = Date.now();
     this.broker.metrics.bytesReceived += chunk.length;
     this.decoder.push(chunk);
     if ((this.state as ConnectionState) === 'closed') return;
     // Flow control: stop reading a client whose own replies cannot drain (STYLE habit 6).
-    if (!this.waitingDrain && this.stream.writableNeedDrain) {
-      this.waitingDrain = true;
+    if ((this.flags & WAITING_DRAIN) === 0 && this.stream.writableNeedDrain) {
+      this.flags |= WAITING_DRAIN;
       this.pauseReading();
-      this.stream.once('drain', () => { this.waitingDrain = false; this.resumeReading(); });
+      this.stream.once('drain', () => { this.flags &= ~WAITING_DRAIN; this.resumeReading(); });
     }
     // Fairness: a client sending full chunks yields until the next loop turn, so a flood from a
     // few publishers cannot starve timers, other clients or the subscribers' socket writes.
@@ -160,12 +177,12 @@ export class Connection implements SessionLink {
   }
 
   private pauseReading(): void {
-    if (!this.readingPaused) { this.readingPaused = true; this.stream.pause(); }
+    if ((this.flags & READING_PAUSED) === 0) { this.flags |= READING_PAUSED; this.stream.pause(); }
   }
 
   resumeReading(): void {
-    if (this.readingPaused && !this.waitingDrain && !this.yielding && this.state !== 'closed') {
-      this.readingPaused = false;
+    if ((this.flags & (READING_PAUSED | WAITING_DRAIN | YIELDING)) === READING_PAUSED && this.state !== 'closed') {
+      this.flags &= ~READING_PAUSED;
       this.stream.resume();
     }
   }
@@ -185,7 +202,7 @@ export class Connection implements SessionLink {
    */
   write(bytes: Buffer, durable = true): void {
     if (this.state === 'closed') return;
-    if (durable) this.outDurable = true;
+    if (durable) this.flags |= OUT_DURABLE;
     if (this.outBytes === 0) process.nextTick(flush, this);
     this.outChunks.push(bytes);
     this.outBytes += bytes.length;
@@ -197,10 +214,10 @@ export class Connection implements SessionLink {
     const chunks = this.outChunks;
     if (chunks.length === 0) return;
     const total = this.outBytes;
-    const durable = this.outDurable;
+    const durable = (this.flags & OUT_DURABLE) !== 0;
     this.outChunks = [];
     this.outBytes = 0;
-    this.outDurable = false;
+    this.flags &= ~OUT_DURABLE;
     if (this.stream.destroyed) return;
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
     // With persistence, acks wait until what they acknowledge is on disk (group commit).

@@ -39,6 +39,7 @@ export interface WillMessage {
  */
 const NO_INFLIGHT: ReadonlyMap<number, Outgoing> = new Map();
 const NO_INBOUND_QOS2: ReadonlySet<number> = new Set();
+const NO_QUEUE: readonly Outgoing[] = Object.freeze([]);
 
 export class Session {
   link: SessionLink | null = null;
@@ -47,7 +48,7 @@ export class Session {
   /** Outgoing QoS 1/2 messages awaiting acknowledgement, in send order. */
   inflight: ReadonlyMap<number, Outgoing> = NO_INFLIGHT;
   /** Messages waiting for the window or for the client to come back. */
-  queue: Outgoing[] = [];
+  queue: readonly Outgoing[] = NO_QUEUE;
   queuedBytes = 0;
   /** Inbound QoS 2 packet ids that got PUBREC and wait for PUBREL [MQTT-4.3.3-9]. */
   inboundQos2: ReadonlySet<number> = NO_INBOUND_QOS2;
@@ -109,7 +110,8 @@ export class Session {
       return;
     }
     detachPayload(out.message);
-    this.queue.push(out);
+    if (this.queue === NO_QUEUE) this.queue = [];
+    (this.queue as Outgoing[]).push(out);
     this.queuedBytes += size;
     this.journal?.queued(this, out);
   }
@@ -169,7 +171,7 @@ export class Session {
     if (!link) return;
     const now = Date.now();
     while (this.queue.length > 0 && this.windowOpen()) {
-      const out = this.queue.shift()!;
+      const out = (this.queue as Outgoing[]).shift()!;
       this.queuedBytes -= out.message.payload.length;
       if (isExpired(out.message, now)) { this.metrics.dropped++; this.journal?.removed(this, out); continue; }
       if (out.qos === 0) {
@@ -222,6 +224,13 @@ export class Session {
     }
     if (this.journal !== null) for (const out of taken) this.journal.removed(this, out);
     return taken;
+  }
+
+  /** A queued message read back from the store: queued as it was, no limits applied. */
+  restoreQueued(out: Outgoing): void {
+    if (this.queue === NO_QUEUE) this.queue = [];
+    (this.queue as Outgoing[]).push(out);
+    this.queuedBytes += out.message.payload.length;
   }
 
   /** Records a message as in flight under `packetId` (also used by restore). */

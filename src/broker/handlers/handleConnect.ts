@@ -152,6 +152,7 @@ function finishConnect(connection: Connection, packet: IConnectPacket, accepted:
   connection.will = packet.will ? buildWill(packet, session.clientInfo, connection.mountPoint) : null;
   connection.session = session;
   connection.state = 'connected';
+  connection.lastActivity = Date.now(); // keep alive counts from here (before: the CONNECT deadline)
   broker.connectionAccepted(connection);
   connection.send(connack(connection, sessionPresent, accepted));
   broker.logger.log('notice', `New client connected from ${connection.remoteAddress} as ${clientId} ${connectSummary(version, connection.clean, connection.keepalive, username)}.`);

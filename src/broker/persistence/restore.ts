@@ -38,7 +38,7 @@ export function restore(broker: Broker, persistence: Persistence): void {
         };
         persistence.adopt(out, record, record.msgId);
         if (record.packetId !== 0) session.track(record.packetId, out);
-        else { session.queue.push(out); session.queuedBytes += out.message.payload.length; }
+        else session.restoreQueued(out);
       }
       if (!schedule(broker, session, meta.will, now)) expired.push(session);
     }
