@@ -1,6 +1,7 @@
 // One client connection: decoder, corked writes, bounded outbound buffer, read backpressure,
 // keepalive bookkeeping and the ONE place where an error becomes a CONNACK, DISCONNECT or close.
 
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Decoder, MqttError, ReasonCode, encode, patchPublish, connackReturnCodeFor, reasonName } from '../codec/index.js';
 import type { Packet, ProtocolVersion } from '../codec/index.js';
@@ -77,7 +78,8 @@ export class Connection implements SessionLink {
   inboundQuota: number;
   /** Packets that arrived while CONNECT was being authenticated. */
   pending: Packet[] | null = null;
-  private outChunks: Buffer[] = [];
+  /** Bytes written this event-loop turn, flushed as one buffer; null when nothing waits (no array per idle connection). */
+  private outChunks: Buffer[] | null = null;
   private outBytes = 0;
   private readonly decoder: Decoder;
   /** From a TLS listener that takes usernames from client certificates (see StreamInfo). */
@@ -94,7 +96,9 @@ export class Connection implements SessionLink {
     (stream as OwnedStream)[CONNECTION] = this;
     stream.on('data', Connection.streamData);
     stream.on('error', Connection.streamError);
-    stream.on('end', Connection.streamClosed);
+    // A net socket that does not allow half-open connections always follows 'end' with 'close':
+    // listening to both would turn its one 'end' listener into an array (bytes per idle connection).
+    if (!(stream instanceof Socket) || stream.allowHalfOpen) stream.on('end', Connection.streamClosed);
     stream.on('close', Connection.streamClosed);
   }
 
@@ -203,8 +207,13 @@ export class Connection implements SessionLink {
   write(bytes: Buffer, durable = true): void {
     if (this.state === 'closed') return;
     if (durable) this.flags |= OUT_DURABLE;
-    if (this.outBytes === 0) process.nextTick(flush, this);
-    this.outChunks.push(bytes);
+    const chunks = this.outChunks;
+    if (chunks === null) {
+      this.outChunks = [bytes];
+      process.nextTick(flush, this);
+    } else {
+      chunks.push(bytes);
+    }
     this.outBytes += bytes.length;
     this.broker.metrics.bytesSent += bytes.length;
     this.broker.metrics.messagesSent++;
@@ -212,10 +221,10 @@ export class Connection implements SessionLink {
 
   flush(): void {
     const chunks = this.outChunks;
-    if (chunks.length === 0) return;
+    if (chunks === null) return;
     const total = this.outBytes;
     const durable = (this.flags & OUT_DURABLE) !== 0;
-    this.outChunks = [];
+    this.outChunks = null;
     this.outBytes = 0;
     this.flags &= ~OUT_DURABLE;
     if (this.stream.destroyed) return;
@@ -322,9 +331,12 @@ export class Connection implements SessionLink {
     this.flush();
     this.state = 'closed';
     if (this.broker.persistence?.endAfterHeld(this.stream) !== true) this.stream.end();
-    // A peer that never reads must not keep the socket alive after we closed.
-    this.closeTimer = setTimeout(() => this.stream.destroy(), 2000);
-    this.closeTimer.unref();
+    // A peer that never reads must not keep the socket alive after we closed (a stream that is
+    // already destroyed, e.g. when its 'close' brought us here, needs no timer).
+    if (!this.stream.destroyed) {
+      this.closeTimer = setTimeout(() => this.stream.destroy(), 2000);
+      this.closeTimer.unref();
+    }
     this.broker.connectionClosed(this, wasConnected, reason);
   }
 
