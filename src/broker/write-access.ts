@@ -1,6 +1,7 @@
 // May a client write to a topic? Mosquitto 2.0's mosquitto_acl_check for MOSQ_ACL_WRITE: its
 // fixed rule for `$` topics first, then the ACL (options.authorize). One place for PUBLISH and
-// for wills, so both refuse exactly the same topics. Pure.
+// for wills, so both refuse exactly the same topics. Pure. src/auth/acl.ts (what `mqx acl check`
+// explains) has the same `$` rule; the broker does not import src/auth, a unit test keeps the two equal.
 
 import type { Access, ClientInfo } from './hooks.js';
 

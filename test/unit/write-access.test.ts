@@ -4,13 +4,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dollarWriteRefused, mayWrite } from '../../src/broker/write-access.js';
 import type { ClientInfo } from '../../src/broker/hooks.js';
+import { checkAccess, loadAcl } from '../../src/auth/index.js';
+
+const REFUSED = ['$SYS', '$SYS/x', '$SYSTEM/a', '$SYSx', '$SYS/broker/connection/b/other', '$SYS/broker/connection/b/state/x', '$share/g/t', '$sharedx/a', '$share'];
+const LEFT_TO_THE_ACL = ['$SYS/broker/connection/b/state', '$SYS/broker/connection//state', '$other/x', '$', 'a/$SYS/x', 'tenant/$SYS/x', 'SYS', 'x'];
 
 test('$SYS and $share prefixes are refused for writing; other topics are left to the ACL', () => {
-  for (const topic of ['$SYS', '$SYS/x', '$SYSTEM/a', '$SYSx', '$SYS/broker/connection/b/other', '$SYS/broker/connection/b/state/x', '$share/g/t', '$sharedx/a', '$share']) {
-    assert.equal(dollarWriteRefused(topic), true, topic);
-  }
-  for (const topic of ['$SYS/broker/connection/b/state', '$SYS/broker/connection//state', '$other/x', '$', 'a/$SYS/x', 'tenant/$SYS/x', 'SYS', 'x']) {
-    assert.equal(dollarWriteRefused(topic), false, topic);
+  for (const topic of REFUSED) assert.equal(dollarWriteRefused(topic), true, topic);
+  for (const topic of LEFT_TO_THE_ACL) assert.equal(dollarWriteRefused(topic), false, topic);
+});
+
+test('the broker applies the same built-in rule as the ACL evaluator behind `mqx acl check` (src/auth)', () => {
+  // The broker may not import src/auth (DESIGN.md), so the rule lives in both: they must agree.
+  const { acl } = loadAcl('topic write #\n');
+  for (const topic of [...REFUSED, ...LEFT_TO_THE_ACL]) {
+    const decision = checkAccess(acl, { username: null, clientId: 'c' }, 'write', topic);
+    assert.equal(decision.rule === null && decision.reason.includes('built-in rule'), dollarWriteRefused(topic), topic);
   }
 });
 
