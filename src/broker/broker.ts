@@ -22,6 +22,7 @@ import type { Session, WillMessage } from './session.js';
 import { SessionStore } from './session-store.js';
 import { SysPublisher } from './sys.js';
 import { Persistence } from './persistence/store.js';
+import { mayWrite } from './write-access.js';
 import { restore } from './persistence/restore.js';
 import { listenTcp } from './transport/tcp.js';
 import { listenTls } from './transport/tls.js';
@@ -280,21 +281,33 @@ export class Broker extends EventEmitter {
    * a session ending now (expiry 0) publishes at once, where Mosquitto would still wait.
    */
   private scheduleWill(session: Session, will: WillMessage, sessionEndsNow: boolean): void {
-    if (will.delay === 0 || sessionEndsNow) { this.publishWill(will); return; }
+    if (will.delay === 0 || sessionEndsNow) { this.publishWill(will, session); return; }
     session.pendingWill = will;
     const seconds = Math.min(will.delay, this.sessions.effectiveExpiry(session));
     session.willTimer = setTimeout(() => {
       session.willTimer = null;
       const pending = session.pendingWill;
       session.pendingWill = null;
-      if (pending && !session.link) this.guarded('publishing a delayed will', () => { this.publishWill(pending); this.persistence?.sessionOffline(session); });
+      if (pending && !session.link) this.guarded('publishing a delayed will', () => { this.publishWill(pending, session); this.persistence?.sessionOffline(session); });
     }, Math.min(seconds * 1000, 2_147_483_647));
   }
 
-  private publishWill(will: WillMessage): void {
+  /**
+   * Publishes a will if its publisher may write its topic now (the mount point is already in
+   * the topic). Mosquitto 2.0 checks a will only here, when it is sent (context__send_will),
+   * never at CONNECT: a denied will is accepted with the connection and silently dropped, with
+   * the ACL in force at that moment (a reload in between counts). Returns whether it went out.
+   */
+  publishWill(will: WillMessage, session: Session): boolean {
+    const publisher = will.message.publisher ?? session.clientInfo;
+    if (!mayWrite(this.options.authorize, publisher, will.message.topic)) {
+      this.logger.log('debug', `Denied will of ${publisher.clientId} ('${will.message.topic}', ... (${will.message.payload.length} bytes)).`);
+      return false;
+    }
     const expiry = will.message.properties?.messageExpiryInterval;
     const message: Message = { ...will.message, expiresAt: expiry !== undefined ? Date.now() + expiry * 1000 : 0 };
     this.publishMessage(message);
+    return true;
   }
 
   /** A session ends: its pending will goes out, its subscriptions and messages are dropped. */
@@ -302,7 +315,7 @@ export class Broker extends EventEmitter {
     const will = session.pendingWill;
     session.pendingWill = null;
     session.clearTimers();
-    if (will) this.publishWill(will);
+    if (will) this.publishWill(will, session);
     this.redistributeShared(session);
     this.router.removeAll(session.clientId);
     this.sessions.delete(session);
@@ -385,7 +398,7 @@ export class Broker extends EventEmitter {
       const will = session.pendingWill;
       session.pendingWill = null;
       session.clearTimers();
-      if (will) { this.publishWill(will); this.persistence?.sessionOffline(session); }
+      if (will) { this.publishWill(will, session); this.persistence?.sessionOffline(session); }
     }
     await this.persistence?.close();
   }

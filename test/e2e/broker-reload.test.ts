@@ -1,6 +1,7 @@
 // SIGHUP with `mqx broker -c`: after `mqx passwd` deletes a user or changes a password, or the
 // config stops allowing anonymous clients, the clients that would now be refused are
-// disconnected (without their wills), the others stay; then the same steps on mosquitto 2.0.
+// disconnected (without their wills), the others stay; a reloaded ACL decides the wills of
+// clients connected before it; then the same steps on mosquitto 2.0.
 
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
@@ -10,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as mqttConnect } from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { runMqx } from '../helpers/process.js';
+import { runMqx, waitForOutput } from '../helpers/process.js';
 import { startMqxBroker, tempDir } from '../helpers/mqx-broker.js';
 import { havePeers, startMosquitto } from '../helpers/peers.js';
 
@@ -127,4 +128,52 @@ test('SIGHUP differential: mosquitto 2.0 disconnects the same clients, the same 
   const mosquitto = await startMosquitto(`password_file ${dir}/passwd\n`);
   t.after(() => mosquitto.stop());
   assert.deepEqual(await reloadScenario(t, mosquitto.port, dir, join(mosquitto.dir, 'mosquitto.conf'), mosquitto.process), EXPECTED);
+});
+
+const ACL_BEFORE = 'user alice\ntopic readwrite alice/#\n\nuser bob\ntopic readwrite bob/#\n\nuser carol\ntopic read #\n';
+const ACL_AFTER = 'user alice\ntopic readwrite alice/#\ntopic write wills/#\n\nuser bob\ntopic read bob/#\n\nuser carol\ntopic read #\n';
+
+/**
+ * alice connects with a will the ACL denies, bob with one it allows; the ACL file is swapped
+ * the other way round and `reload()` sends SIGHUP and waits until the broker has read it; then
+ * both connections are cut and their client ids connect again, after which the broker has sent
+ * or dropped the wills. Returns what the watcher (carol, reading #) got.
+ */
+async function willReloadScenario(t: TestContext, port: number, dir: string, reload: () => Promise<void>): Promise<string[]> {
+  const watcher = await open(t, port, 'watcher', { username: 'carol', password: 'carol-pw' });
+  await watcher.mqtt.subscribeAsync('#', { qos: 1 });
+  const alice = await open(t, port, 'c-alice', { username: 'alice', password: 'alice-pw', will: { topic: 'wills/alice', payload: Buffer.from('alice gone'), qos: 1, retain: false } });
+  const bob = await open(t, port, 'c-bob', { username: 'bob', password: 'bob-pw', will: { topic: 'bob/w', payload: Buffer.from('bob gone'), qos: 1, retain: false } });
+  writeFileSync(join(dir, 'acl'), ACL_AFTER);
+  await reload();
+  for (const [client, id, username] of [[alice, 'c-alice', 'alice'], [bob, 'c-bob', 'bob']] as const) {
+    client.mqtt.stream.destroy();
+    const again = await open(t, port, id, { username, password: `${username}-pw`, will: undefined });
+    await again.mqtt.endAsync();
+  }
+  await watcher.mqtt.unsubscribeAsync('sync/never');
+  return watcher.received;
+}
+
+test('SIGHUP: a will is checked against the ACL in force when it is sent, not at CONNECT (mqx and mosquitto 2.0)', async (t) => {
+  const dir = await writeFiles(t);
+  writeFileSync(join(dir, 'acl'), ACL_BEFORE);
+  const broker = await startMqxBroker(t, 'listener PORT 127.0.0.1\npassword_file DIR/passwd\nacl_file DIR/acl\n', { dir });
+  const received = await willReloadScenario(t, broker.port, dir, async () => {
+    const reloaded = waitForOutput(broker.child.stderr!, /Reloaded .*acl/);
+    broker.child.kill('SIGHUP');
+    await reloaded;
+  });
+  // Denied when alice connected, allowed when sent; bob's the other way round.
+  assert.deepEqual(received, ['wills/alice alice gone']);
+  if (!havePeers(t, 'mosquitto')) return;
+  writeFileSync(join(dir, 'acl'), ACL_BEFORE);
+  const mosquitto = await startMosquitto(`password_file ${dir}/passwd\nacl_file ${dir}/acl\n`, { anonymous: false });
+  t.after(() => mosquitto.stop());
+  assert.deepEqual(await willReloadScenario(t, mosquitto.port, dir, async () => {
+    // mosquitto logs this in the loop turn that reloads, before it serves any client again.
+    const reloaded = waitForOutput(mosquitto.process.stderr!, /Reloading config\./);
+    mosquitto.process.kill('SIGHUP');
+    await reloaded;
+  }), received);
 });

@@ -123,3 +123,60 @@ for (const version of VERSIONS) {
     assert.equal(await watcher.silentFor(300), true);
   });
 }
+
+// Mosquitto 2.0 checks a will for write only when it sends it (context__send_will): the CONNECT
+// is accepted whatever the will topic, and a denied will is dropped without a word. Each test
+// ends with an allowed will: the watcher's first message proves the denied one never came.
+
+for (const version of VERSIONS) {
+  test(`a will the ACL denies is accepted at CONNECT and silently dropped; an allowed one goes out (v${version})`, async (t) => {
+    const seen: string[] = [];
+    const { connect, logs } = await startBroker(t, {
+      authorize: (client, access, topic) => { if (access === 'write') seen.push(`${client.username} ${topic}`); return access !== 'write' || !topic.startsWith('will/denied'); },
+    });
+    const watcher = await connect(version, { clientId: 'w' });
+    watcher.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'will/#', qos: 1 }] });
+    await watcher.expect('suback');
+    const denied = await connect(version, { clientId: 'd1', username: 'u1', will: { ...will, topic: 'will/denied' } });
+    assert.deepEqual(seen, [], 'no ACL check at CONNECT');
+    await denied.drop();
+    const allowed = await connect(version, { clientId: 'd2', username: 'u2', will: { ...will, topic: 'will/allowed' } });
+    await allowed.drop();
+    const got = (await watcher.expect('publish')) as IPublishPacket;
+    assert.equal(got.topic, 'will/allowed');
+    assert.deepEqual(seen, ['u1 will/denied', 'u2 will/allowed']);
+    assert.ok(logs.some((line) => line.type === 'debug' && line.message.includes("Denied will of d1 ('will/denied'")), 'the drop is logged at debug');
+  });
+}
+
+test('5.0: a delayed will is checked when its delay ends, with the ACL in force then', async (t) => {
+  let deny = 'none';
+  const { connect } = await startBroker(t, { authorize: (_client, access, topic) => access !== 'write' || topic !== deny });
+  const watcher = await connect(5, { clientId: 'w' });
+  watcher.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'will/#', qos: 1 }] });
+  await watcher.expect('suback');
+  const delayed = { clientId: 'd', clean: false, properties: { sessionExpiryInterval: 60 }, will: { ...will, topic: 'will/delayed', properties: { willDelayInterval: 1 } } };
+  const dying = await connect(5, delayed);
+  await dying.drop();
+  deny = 'will/delayed'; // allowed at CONNECT and at disconnection, denied when it is due
+  const control = await connect(5, { clientId: 'c', will: { ...will, topic: 'will/control', properties: { willDelayInterval: 2 } } });
+  await control.drop(); // session expiry 0: published at once
+  assert.equal(((await watcher.expect('publish', 3000)) as IPublishPacket).topic, 'will/control');
+  // Due 2 s after its client goes, so after the delayed one's due time: it comes first only if that one was dropped.
+  const marker = await connect(5, { clientId: 'm', clean: false, properties: { sessionExpiryInterval: 60 }, will: { ...will, topic: 'will/marker', properties: { willDelayInterval: 2 } } });
+  await marker.drop();
+  assert.equal(((await watcher.expect('publish', 5000)) as IPublishPacket).topic, 'will/marker');
+});
+
+test('a will to $SYS or $share is dropped as Mosquitto drops a client write there, without any ACL', async (t) => {
+  const { connect } = await startBroker(t);
+  const watcher = await connect(4, { clientId: 'w' });
+  watcher.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$SYS/#', qos: 1 }, { topic: '$SYSTEM/#', qos: 1 }, { topic: '$sharex', qos: 1 }] });
+  await watcher.expect('suback');
+  for (const topic of ['$SYS/x', '$SYSTEM/x', '$sharex', '$SYS/broker/connection/b/state']) {
+    const dying = await connect(4, { clientId: `d${topic.length}`, will: { ...will, topic } });
+    await dying.drop();
+  }
+  // Mosquitto lets a client write its bridge-status topic: the only one that arrives.
+  assert.equal(((await watcher.expect('publish')) as IPublishPacket).topic, '$SYS/broker/connection/b/state');
+});

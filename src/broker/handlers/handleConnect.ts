@@ -161,7 +161,11 @@ function finishConnect(connection: Connection, packet: IConnectPacket, accepted:
   connection.flushPending();
 }
 
-/** The will as it will be published; a listener's mount_point prefixes its topic (Mosquitto's will__read). */
+/**
+ * The will as it will be published; a listener's mount_point prefixes its topic (Mosquitto's
+ * will__read). Its topic is not checked against the ACL here: Mosquitto 2.0 accepts the CONNECT
+ * and checks the will when it is sent (Broker.publishWill).
+ */
 function buildWill(packet: IConnectPacket, publisher: ClientInfo, mountPoint: string | null): WillMessage {
   const will = packet.will!;
   const { willDelayInterval, ...rest } = will.properties ?? {};

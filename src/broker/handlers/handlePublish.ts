@@ -10,6 +10,7 @@ import { routeMessage } from '../deliver.js';
 import type { Message } from '../message.js';
 import { detachPayload } from '../message.js';
 import { mountTopic } from '../mount-point.js';
+import { mayWrite } from '../write-access.js';
 import { ackBytes, PUBACK, PUBREC } from './acks.js';
 
 /** Mosquitto's topic hierarchy limit. */
@@ -100,9 +101,8 @@ function resolveTopicAlias(connection: Connection, topic: string, alias: number)
 function refusal(connection: Connection, topic: string, payload: Buffer, properties: PublishProperties | undefined): number {
   const options = connection.broker.options;
   if (options.message_size_limit > 0 && payload.length > options.message_size_limit) return ReasonCode.QuotaExceeded;
-  // Mosquitto refuses client writes to $SYS and to $share whatever the ACL says.
-  if (topic.startsWith('$SYS/') || topic === '$SYS' || topic.startsWith('$share/')) return ReasonCode.NotAuthorized;
-  if (options.authorize !== undefined && !options.authorize(connection.session!.clientInfo, 'write', topic)) return ReasonCode.NotAuthorized;
+  // Mosquitto's $SYS / $share rule, then the ACL (write-access.ts; wills get the same check).
+  if (!mayWrite(options.authorize, connection.session!.clientInfo, topic)) return ReasonCode.NotAuthorized;
   // [MQTT-3.3.2-4] a payload announced as UTF-8 must be UTF-8
   if (properties?.payloadFormatIndicator && !isUtf8(payload)) return ReasonCode.PayloadFormatInvalid;
   return 0;

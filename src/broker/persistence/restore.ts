@@ -67,8 +67,7 @@ function schedule(broker: Broker, session: Session, will: { message: Message; de
       session.pendingWill = null;
       if (pending === null || session.link) return;
       broker.guarded('publishing a delayed will', () => {
-        const interval = pending.message.properties?.messageExpiryInterval;
-        broker.publishMessage({ ...pending.message, expiresAt: interval !== undefined ? Date.now() + interval * 1000 : 0 });
+        broker.publishWill(pending, session); // ACL-checked now, as every will
         broker.persistence?.sessionOffline(session);
       });
     }, Math.max(0, Math.min(due - now, 2_147_483_647)));
