@@ -97,7 +97,13 @@ function bindError(error: unknown, listeners: readonly ListenerOptions[]): CliEr
 }
 
 async function listenAll(options: BrokerOptions, local: boolean): Promise<Broker> {
-  const broker = createBroker(options);
+  let broker: Broker;
+  try {
+    broker = createBroker(options);
+  } catch (error) {
+    // The persistence store refused (in use by another broker, a newer format, unreadable).
+    throw new CliError(`Error: ${(error as Error).message}`, 1);
+  }
   try {
     await broker.listen();
     return broker;
@@ -216,7 +222,11 @@ async function serve(run: ConfigRunOptions, stdout: Writable, stderr: Writable, 
     const state = reloaded.state;
     running.reauthenticate((info) => authenticateClient(state, info));
   };
-  const onUsr1 = () => log.log('notice', stateSummary(running));
+  const onUsr1 = () => {
+    log.log('notice', stateSummary(running));
+    // As Mosquitto's SIGUSR1 writes its database: the persistence log is compacted now.
+    running.persistence?.compact();
+  };
   process.on('SIGHUP', onHup);
   process.on('SIGUSR1', onUsr1);
   try {

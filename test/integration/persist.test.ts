@@ -298,6 +298,9 @@ test('a format 1 store (no publisher fields) is still read, and rewritten as for
   writeFileSync(join(dir, 'mosquitto.db'), Buffer.concat([header, frame, payload]));
 
   const first = await start(dir);
+  // Rewritten at start-up, before anything newer is appended behind the format 1 header.
+  assert.equal(readFileSync(join(dir, 'mosquitto.db')).readUInt32BE(8), FORMAT_VERSION);
+  assert.ok(first.logs.some((line) => line.message === `Rewrote persistence store ${join(dir, 'mosquitto.db')} from format 1 to format ${FORMAT_VERSION}.`));
   const old = first.broker.retained.get('old/kept')!;
   assert.equal(old.payload.toString(), 'from format 1');
   assert.equal(old.publisherId, 'old-publisher');
