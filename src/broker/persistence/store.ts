@@ -62,6 +62,8 @@ export class Persistence implements SessionJournal {
   private readonly held = new Map<Duplex, Held>();
   private autosaveTimer: NodeJS.Timeout | null = null;
   private readonly lock: StoreLock;
+  /** Sessions without a journal whose will is stored, by client id (see sessionOnline). */
+  private readonly willOwners = new Map<string, Session>();
   /** While restoring, changes the broker makes are already in the store. */
   replaying = false;
 
@@ -142,9 +144,19 @@ export class Persistence implements SessionJournal {
     this.emit({ type: 'retain', topic, message });
   }
 
-  /** A session is stored while its expiry interval is not 0. */
+  /**
+   * A session is stored while its expiry interval is not 0. One that ends with its connection is
+   * not, but its will is: a broker killed under it means the client never sent DISCONNECT, so the
+   * will is owed after the restart (restore finds the record expired and publishes the will).
+   */
   sessionOnline(session: Session, will: WillMessage | null): void {
-    if (session.expiryInterval === 0 && session.journal === null) return;
+    if (session.expiryInterval === 0 && session.journal === null) {
+      if (will === null) return;
+      this.willOwners.set(session.clientId, session);
+      this.emit({ type: 'session', meta: this.meta(session, { message: will.message, delay: will.delay, fireAt: 0 }) });
+      return;
+    }
+    this.willOwners.delete(session.clientId);
     session.journal = this;
     this.emit({ type: 'session', meta: this.meta(session, will === null ? null : { message: will.message, delay: will.delay, fireAt: 0 }) });
   }
@@ -157,7 +169,12 @@ export class Persistence implements SessionJournal {
   }
 
   sessionEnded(session: Session): void {
-    if (session.journal === null) return;
+    if (session.journal === null) {
+      // The will record of a session that ends with its connection, if this session wrote it
+      // (an old connection closing after a takeover must not remove its successor's).
+      if (this.willOwners.get(session.clientId) !== session) return;
+      this.willOwners.delete(session.clientId);
+    }
     session.journal = null;
     if (this.state.sessions.has(session.clientId)) this.emit({ type: 'sessionEnd', clientId: session.clientId });
   }
