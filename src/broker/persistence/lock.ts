@@ -39,7 +39,7 @@ export function lockStore(storePath: string, onStale: (message: string) => void)
     if (Number.isInteger(pid) && isRunning(pid, path)) {
       throw new StoreLockedError(`persistence store ${storePath} is in use by process ${pid} (lock file ${path}); two brokers must not share a store`);
     }
-    onStale(`Taking over the lock file ${path} of ${Number.isInteger(pid) ? `process ${pid}, which is no longer running` : 'a process that did not finish writing it'}.`);
+    onStale(`Taking over the lock file ${path} left by ${Number.isInteger(pid) ? `process ${pid}, which has exited` : 'a process that did not finish writing it'}.`);
     try { fs.unlinkSync(path); } catch (error) { if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; }
   }
   throw new StoreLockedError(`persistence store ${storePath}: could not take the lock file ${path} (another broker is starting on it)`);
