@@ -257,6 +257,9 @@ test('mqx broker --persistence DIR: a retained message survives SIGKILL; a newer
   assert.equal(newer.code, 1);
   assert.match(String(newer.stderr), /^Error: .*store format version 9; this mqx reads version 2/m);
   assert.doesNotMatch(String(newer.stderr), /\n\s+at /, 'no stack trace');
+  const missing = await runMqx(['broker', '--persistence', join(dir, 'missing'), '-p', String(port)]);
+  assert.equal(missing.code, 1);
+  assert.match(String(missing.stderr), new RegExp(`^Error: persistence_location ${join(dir, 'missing')} is not a directory`, 'm'));
   const both = await runMqx(['broker', '--persistence', dir, '-c', join(dir, 'none.conf')]);
   assert.notEqual(both.code, 0);
   assert.match(String(both.stderr), /--persistence cannot be used with -c/);

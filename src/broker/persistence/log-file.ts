@@ -253,10 +253,10 @@ export class AppendLog {
     for (const resolve of this.settleWaiters.splice(0)) resolve();
   }
 
-  /** Resolves once everything gathered so far is on disk (or the log failed). */
+  /** Resolves once everything gathered so far is on disk and no compaction is swapping files (or the log failed). */
   settle(): Promise<void> {
-    if (this.failed || (!this.holding && !this.dirty)) return Promise.resolve();
-    if (!this.scheduled && !this.committing) this.markDirty();
+    if (this.failed || (!this.holding && !this.dirty && !this.paused)) return Promise.resolve();
+    if (!this.scheduled && !this.committing && !this.paused) this.markDirty();
     return new Promise((resolve) => this.settleWaiters.push(resolve));
   }
 

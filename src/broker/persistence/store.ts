@@ -3,7 +3,7 @@
 // store back at start. Must not decide MQTT behaviour: the broker and session call its hooks.
 
 import * as fs from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { BrokerLogger } from '../logger.js';
 import type { Message, Outgoing } from '../message.js';
@@ -69,6 +69,7 @@ export class Persistence implements SessionJournal {
 
   constructor(private readonly options: PersistenceOptions, private readonly logger: BrokerLogger) {
     this.path = join(options.persistence_location || '.', options.persistence_file);
+    requireDirectory(dirname(this.path));
     this.lock = lockStore(this.path, (message) => this.logger.log('warning', `Warning: ${message}`));
     try {
       this.load();
@@ -331,6 +332,13 @@ export class Persistence implements SessionJournal {
     this.log.close();
     this.lock.release();
   }
+}
+
+/** As Mosquitto, the store's directory is not created: a missing one is a one-line start-up error. */
+function requireDirectory(dir: string): void {
+  let isDirectory = false;
+  try { isDirectory = fs.statSync(dir).isDirectory(); } catch { /* missing: reported below */ }
+  if (!isDirectory) throw Object.assign(new Error(`persistence_location ${dir} is not a directory (mqx does not create it)`), { path: dir });
 }
 
 function frameOf(writer: Writer): Buffer {
