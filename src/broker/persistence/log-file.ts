@@ -216,9 +216,11 @@ export class AppendLog {
       if (renamed) {
         // The new file is the store now, even if fsyncing its directory failed: append there.
         try {
-          fs.closeSync(this.fd);
+          const old = this.fd;
           this.fd = fs.openSync(this.path, 'a', 0o600);
           this.size = fs.fstatSync(this.fd).size;
+          // Closing the last handle of the replaced log frees its blocks: off the event loop.
+          fs.close(old, () => undefined);
         } catch (reopenError) { this.fail(reopenError as Error); return; }
         if (error) { this.fail(error); return; }
         this.source.compacted({ before: this.compactionFrom.size, after: this.size, elapsedMs: Date.now() - this.compactionFrom.at });

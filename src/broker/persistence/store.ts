@@ -286,6 +286,11 @@ export class Persistence implements SessionJournal {
   }
 
   // --- compaction (Mosquitto's autosave) ---
+  /** A compaction is running (its temp file exists). */
+  get compacting(): boolean {
+    return this.log.compacting;
+  }
+
   /** Starts a compaction now (SIGUSR1, the autosave timer); false when one is already running. */
   compact(): boolean {
     this.changes = 0;
