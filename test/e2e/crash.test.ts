@@ -192,6 +192,10 @@ test('crash: wills of clients cut off by a SIGKILL go out after the restart (a d
   const { client: holder } = await RawClient.connect(port, 5, { clientId: 'will-holder', clean: false, properties: { sessionExpiryInterval: 3600 }, will: will('holder', 1) });
   const { client: clean311 } = await RawClient.connect(port, 4, { clientId: 'will-clean311', clean: true, will: will('clean311') });
   const { client: ends5 } = await RawClient.connect(port, 5, { clientId: 'will-ends5', clean: true, will: will('ends5') });
+  // Taken over before the crash: the first connection's will goes out then, the second's after the restart.
+  const { client: takenFirst } = await RawClient.connect(port, 4, { clientId: 'will-taken', clean: true, will: will('taken-first') });
+  const { client: takenSecond } = await RawClient.connect(port, 4, { clientId: 'will-taken', clean: true, will: will('taken-second') });
+  takenFirst.socket.destroy();
   // Gone before the crash with DISCONNECT: no will.
   const { client: polite } = await RawClient.connect(port, 4, { clientId: 'will-polite', clean: true, will: will('polite') });
   await polite.disconnect();
@@ -202,7 +206,7 @@ test('crash: wills of clients cut off by a SIGKILL go out after the restart (a d
   fence.send({ cmd: 'publish', topic: 'fence', payload: Buffer.from('x'), qos: 1, messageId: 1, retain: false, dup: false });
   await fence.expect('puback');
   await kill(broker.child);
-  for (const client of [holder, clean311, ends5, fence]) client.socket.destroy();
+  for (const client of [holder, clean311, ends5, takenSecond, fence]) client.socket.destroy();
   const killedAt = Date.now();
   broker = startBrokerProcess(config);
   await broker.ready;
@@ -218,7 +222,7 @@ test('crash: wills of clients cut off by a SIGKILL go out after the restart (a d
     if (message.topic === 'wills/holder') assert.ok(Date.now() - killedAt >= 900, 'the delayed will waited for its delay');
     seen.set(message.topic, (seen.get(message.topic) ?? 0) + 1);
   }
-  assert.deepEqual([...seen].sort(), [['wills/clean311', 1], ['wills/ends5', 1], ['wills/holder', 1]]);
+  assert.deepEqual([...seen].sort(), [['wills/clean311', 1], ['wills/ends5', 1], ['wills/holder', 1], ['wills/taken-first', 1], ['wills/taken-second', 1]]);
   await reader.disconnect();
   // short-lived (2 s expiry): gone 2 s after it went offline.
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, 2300 - (Date.now() - restartedAt))));
