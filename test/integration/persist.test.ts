@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { createBroker } from '../../src/broker/broker.js';
@@ -258,6 +259,20 @@ test('two brokers on one store: the second is refused with an error naming the l
   await stop(first);
   const second = await start(dir);
   await stop(second);
+});
+
+test('a lock file left by a process that has exited is taken over with a warning naming it and that process', async (t) => {
+  const dir = tempDir(t);
+  const gone = spawnSync(process.execPath, ['-e', '']);
+  assert.equal(gone.status, 0);
+  const lock = join(dir, 'mosquitto.db.lock');
+  writeFileSync(lock, `${gone.pid}\n`);
+  const running = await start(dir);
+  assert.deepEqual(running.logs.filter((line) => line.type === 'warning').map((line) => line.message),
+    [`Warning: Taking over the lock file ${lock} left by process ${gone.pid}, which has exited.`]);
+  assert.equal(readFileSync(lock, 'utf8'), `${process.pid}\n`);
+  await stop(running);
+  assert.throws(() => readFileSync(lock), { code: 'ENOENT' });
 });
 
 /** Frame boundaries of a store file: [start, end) of each frame after the header. */
