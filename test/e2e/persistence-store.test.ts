@@ -108,6 +108,7 @@ test('a SIGKILL during a compaction loses nothing, nor one after it: writes ackn
   client.end(true);
   assert.ok(duringCompaction, 'the kill came while the compaction was running');
   broker = await startMqxBroker(t, config, { dir });
+  assert.equal(existsSync(temp), false, 'the cut-short compaction\'s temp file is removed at start-up');
   // Every acknowledged retained topic; one more `during` write may be stored without its PUBACK having arrived.
   const duringAcked = writer.acked.length;
   let total = restoredRetained(broker.log());

@@ -72,6 +72,8 @@ export class Persistence implements SessionJournal {
     requireDirectory(dirname(this.path));
     this.lock = lockStore(this.path, (message) => this.logger.log('warning', `Warning: ${message}`));
     try {
+      // A compaction cut short by a crash: its temp file is not the store (the log is), and we hold the lock.
+      fs.rmSync(`${this.path}.tmp`, { force: true });
       this.load();
       this.log = new AppendLog(this.path, {
         take: () => (this.writer.length === 0 ? null : this.writer.take()),
