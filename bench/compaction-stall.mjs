@@ -29,8 +29,8 @@ try {
     broker.publish(`r/${i}`, payload, { retain: true, qos: 0 });
     if (i % 5000 === 0) await turn();
   }
-  // Let the growth-triggered compactions of the filling phase finish first.
-  while (store.compacting) await new Promise((resolve) => setTimeout(resolve, 10));
+  // Let the last commit and any growth-triggered compaction of the filling phase finish first.
+  do await new Promise((resolve) => setTimeout(resolve, 50)); while (store.compacting);
   const before = statSync(store.path).size;
   let longest = 0;
   let last = performance.now();
