@@ -56,11 +56,27 @@ function create(path: string): boolean {
     fs.linkSync(temp, path);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    // A file system without hard links: exclusive create, then the PID (a crash in between leaves
+    // an empty lock, which the next start takes over as unfinished).
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS') return createExclusive(path);
     throw error;
   } finally {
     fs.unlinkSync(temp);
   }
+}
+
+function createExclusive(path: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try { fs.writeSync(fd, `${process.pid}\n`); } finally { fs.closeSync(fd); }
+  return true;
 }
 
 function isRunning(pid: number, path: string): boolean {
