@@ -1,7 +1,8 @@
 // `mqx broker -c FILE`: load and check everything a mosquitto.conf names (config, password and
 // ACL files, TLS files), then run the broker with Mosquitto's start-up order, signals and pid file.
 
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { networkInterfaces } from 'node:os';
 import type { Writable } from 'node:stream';
 import { createBroker } from '../broker/broker.js';
@@ -97,7 +98,13 @@ function bindError(error: unknown, listeners: readonly ListenerOptions[]): CliEr
 }
 
 async function listenAll(options: BrokerOptions, local: boolean): Promise<Broker> {
-  const broker = createBroker(options);
+  let broker: Broker;
+  try {
+    broker = createBroker(options);
+  } catch (error) {
+    // The persistence store refused (in use by another broker, a newer format, unreadable).
+    throw new CliError(`Error: ${(error as Error).message}`, 1);
+  }
   try {
     await broker.listen();
     return broker;
@@ -179,6 +186,7 @@ async function serve(run: ConfigRunOptions, stdout: Writable, stderr: Writable, 
     const running = broker;
     log.attachBroker((topic, payload) => running.publish(topic, payload));
     dropPrivileges(config.user, log);
+    warnUnwritableStore(running, log);
   } catch (error) {
     await broker?.close();
     removePidFile(config.pid_file);
@@ -216,7 +224,11 @@ async function serve(run: ConfigRunOptions, stdout: Writable, stderr: Writable, 
     const state = reloaded.state;
     running.reauthenticate((info) => authenticateClient(state, info));
   };
-  const onUsr1 = () => log.log('notice', stateSummary(running));
+  const onUsr1 = () => {
+    log.log('notice', stateSummary(running));
+    // As Mosquitto's SIGUSR1 writes its database: the persistence log is compacted now.
+    running.persistence?.compact();
+  };
   process.on('SIGHUP', onHup);
   process.on('SIGUSR1', onUsr1);
   try {
@@ -228,6 +240,17 @@ async function serve(run: ConfigRunOptions, stdout: Writable, stderr: Writable, 
     await running.close();
     removePidFile(config.pid_file);
     log.close();
+  }
+}
+
+/** The store was opened before dropping privileges; compaction and the lock need the directory afterwards too. */
+function warnUnwritableStore(broker: Broker, log: BrokerLog): void {
+  if (broker.persistence === null) return;
+  const dir = dirname(broker.persistence.path);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    log.log('warning', `Warning: this user cannot create files in ${dir}: compacting the persistence store and removing its lock file will fail; give the directory to the user the broker runs as.`);
   }
 }
 

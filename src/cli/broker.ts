@@ -94,27 +94,45 @@ export async function runBroker(options: BrokerRunOptions, stderr: Writable, sto
   logger.log('information', 'For more details see https://mosquitto.org/documentation/authentication-methods/');
   const broker = await startListening(listeners, logger, version, options.persistenceDir);
   logger.log('information', `mqx version ${version} running`);
-  await stop;
+  const onUsr1 = () => { broker.persistence?.compact(); };
+  process.on('SIGUSR1', onUsr1);
+  try {
+    await stop;
+  } finally {
+    process.off('SIGUSR1', onUsr1);
+  }
   logger.log('information', `mqx version ${version} terminating`);
   await broker.close();
 }
 
 async function startListening(listeners: ListenerOptions[], logger: BrokerLogger, version: string, persistenceDir?: string) {
   const persistence = persistenceDir === undefined ? {} : { persistence: true, persistence_location: persistenceDir };
+  let broker: ReturnType<typeof createBroker>;
   try {
-    const broker = createBroker({ listeners, logger, version, ...persistence });
+    broker = createBroker({ listeners, logger, version, ...persistence });
+  } catch (error) {
+    throw listenError(error);
+  }
+  try {
     await broker.listen();
     return broker;
   } catch (error) {
+    // Releases the store (and its lock) before a retry or the exit.
+    await broker.close();
     const code = (error as NodeJS.ErrnoException).code;
     // No IPv6 loopback on this machine: listen on 127.0.0.1 only, as Mosquitto does.
     if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT') {
       const ipv4 = listeners.filter((listener) => listener.host !== '::1');
       try {
-        const broker = createBroker({ listeners: ipv4, logger, version, ...persistence });
+        broker = createBroker({ listeners: ipv4, logger, version, ...persistence });
+      } catch (retryError) {
+        throw listenError(retryError);
+      }
+      try {
         await broker.listen();
         return broker;
       } catch (retryError) {
+        await broker.close();
         throw listenError(retryError);
       }
     }
@@ -125,7 +143,7 @@ async function startListening(listeners: ListenerOptions[], logger: BrokerLogger
 function listenError(error: unknown): CliError {
   const err = error as NodeJS.ErrnoException & { port?: number };
   // The persistence store (a file error, or a store this version refuses): its own message.
-  if (err.path !== undefined || err.name === 'StoreFormatError') return new CliError(`Error: ${err.message}`, 1);
+  if (err.path !== undefined || err.name === 'StoreFormatError' || err.name === 'StoreLockedError') return new CliError(`Error: ${err.message}`, 1);
   if (err.code === 'EADDRINUSE') return new CliError(`Error: Address already in use (port ${err.port ?? '?'}).`, 1);
   if (err.code === 'EACCES') return new CliError(`Error: Permission denied opening port ${err.port ?? '?'}.`, 1);
   return new CliError(`Error: ${err.message}`, 1);

@@ -136,7 +136,8 @@ export const generalOptions: Record<string, OptionSpec> = {
   },
   auto_id_prefix: { status: 'supported', handle: (ctx, rest) => ctx.setSecurityString('auto_id_prefix', rest) },
   autosave_interval: clampedCount('autosave_interval', 'supported', 'a number of seconds (0 = save only on exit and SIGUSR1)'),
-  autosave_on_changes: bool('autosave_on_changes', 'parsed'),
+  // Both decide when the persistence log is compacted (every change is durable on its own).
+  autosave_on_changes: bool('autosave_on_changes', 'supported'),
   check_retain_source: {
     status: 'supported',
     handle: (ctx, rest, name) => {

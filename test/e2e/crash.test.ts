@@ -1,41 +1,47 @@
-// Crash test: a broker process with persistence is killed with SIGKILL at random moments under
-// QoS 1, QoS 2 and retained load, and restarted; the checker proves that every acknowledged
-// message reached the persistent subscriber (QoS 2 exactly once), retained and subscriptions kept.
+// Crash test: `mqx broker -c mosquitto.conf` with persistence is killed with SIGKILL at random
+// moments under QoS 1, QoS 2 and retained load (compacting all the while), and restarted; the
+// checker proves that every acknowledged message reached the persistent subscriber (QoS 2 exactly
+// once), retained and subscriptions kept, and that wills of clients cut off by the crash go out.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import { freePort } from '../helpers/peers.js';
-import { repoRoot, waitForOutput } from '../helpers/process.js';
+import { spawnMqx, waitForOutput } from '../helpers/process.js';
 
 const KILLS = 22;
 const WINDOW = 20;
 
 /**
- * The broker under test, as its own process: the library with persistence on a fixed port.
- * (`mqx broker -c` with `persistence true` runs the same code once the config layer passes the
- * persistence options through; this keeps the crash test independent of the CLI wiring.)
+ * The store's configuration as a user writes it. autosave_on_changes with a small count makes
+ * the broker compact its log every few hundred changes, so kills also land during compactions.
+ * (`user root` keeps a broker started as root from dropping to a user that cannot write DIR.)
  */
-function startBrokerProcess(dir: string, port: number): { child: ChildProcess; ready: Promise<string> } {
-  const script = `
-    import { createBroker } from ${JSON.stringify(`${repoRoot}dist/src/broker/broker.js`)};
-    const broker = createBroker({ persistence: true, persistence_location: ${JSON.stringify(dir)}, max_queued_messages: 0,
-      sys_interval: 0, listeners: [{ port: ${port}, host: '127.0.0.1' }],
-      logger: { log: (type, message) => { if (type === 'error' || type === 'warning') process.stderr.write(message + '\\n'); } } });
-    await broker.listen();
-    process.stderr.write('broker running\\n');`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+function writeConfig(dir: string, port: number, extra = ''): string {
+  const path = join(dir, 'mosquitto.conf');
+  writeFileSync(path, [
+    'user root', `listener ${port} 127.0.0.1`, 'allow_anonymous true',
+    'persistence true', `persistence_location ${dir}/`, 'autosave_on_changes true', 'autosave_interval 50',
+    'max_queued_messages 0', 'sys_interval 0', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type information', extra, '',
+  ].join('\n'));
+  return path;
+}
+
+/** `mqx broker -c config`: the process that gets killed; `ready` resolves with its log once it runs. */
+function startBrokerProcess(config: string): { child: ChildProcess; ready: Promise<string>; log: () => string } {
+  const child = spawnMqx(['broker', '-c', config]);
   let log = '';
   child.stderr!.on('data', (chunk: Buffer) => { log += chunk.toString(); });
   child.on('exit', (code, signal) => { if (process.env.CRASH_DEBUG) process.stderr.write(`broker exit ${code} ${signal}: ${log}\n`); });
-  const ready = waitForOutput(child.stderr!, 'broker running', 15000).then(() => log);
-  return { child, ready };
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`mqx broker exited (${code}) before running: ${log}`))));
+  exited.catch(() => undefined);
+  const ready = Promise.race([waitForOutput(child.stderr!, / running\n/, 15000), exited]).then(() => log);
+  return { child, ready, log: () => log };
 }
 
 function kill(child: ChildProcess): Promise<void> {
@@ -106,9 +112,11 @@ test(`crash: ${KILLS} SIGKILLs under QoS 1/2 and retained load lose no acknowled
   const dir = mkdtempSync(join(tmpdir(), 'mqx-crash-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
-  let broker = startBrokerProcess(dir, port);
+  const config = writeConfig(dir, port);
+  let broker = startBrokerProcess(config);
   t.after(() => kill(broker.child));
   await broker.ready;
+  let compactions = 0;
 
   const received1 = new Map<number, number>();
   const received2 = new Map<number, number>();
@@ -139,11 +147,14 @@ test(`crash: ${KILLS} SIGKILLs under QoS 1/2 and retained load lose no acknowled
     const before = publishers.reduce((sum, p) => sum + p.acked.size, 0);
     await new Promise((resolve) => setTimeout(resolve, 50 + Math.floor(Math.random() * 200)));
     await until(() => publishers.reduce((sum, p) => sum + p.acked.size, 0) > before, 10_000, () => `acknowledgements before kill ${kill_}`);
+    compactions += broker.log().match(/Saved persistence store/g)?.length ?? 0;
     await kill(broker.child);
     const ackedRetained = retainedWriter.lastAcked;
-    broker = startBrokerProcess(dir, port);
+    broker = startBrokerProcess(config);
     const log = await broker.ready;
     assert.doesNotMatch(log, /Error/, `broker restart ${kill_} logged an error: ${log}`);
+    // The killed broker's lock is stale: taken over, with a line saying so.
+    assert.match(log, /Warning: Taking over the lock file .*mosquitto\.db\.lock left by process \d+, which has exited/);
     const value = await readRetained(port);
     if (value < ackedRetained) retainedLosses.push(`kill ${kill_}: retained ${value} < acknowledged ${ackedRetained}`);
   }
@@ -159,47 +170,69 @@ test(`crash: ${KILLS} SIGKILLs under QoS 1/2 and retained load lose no acknowled
   assert.deepEqual(twice, [], 'QoS 2 messages delivered more than once');
   assert.deepEqual(notPresent, [], 'the subscriber found its session on every reconnect');
   assert.ok(p1.acked.size > KILLS && p2.acked.size > KILLS, `load ran: ${p1.acked.size} QoS 1, ${p2.acked.size} QoS 2 acknowledged`);
-  t.diagnostic(`${KILLS} kills; ${p1.acked.size} QoS 1, ${p2.acked.size} QoS 2, ${retainedWriter.acked.size} retained acknowledged; QoS 1 duplicates ${[...received1.values()].filter((n) => n > 1).length}`);
+  assert.ok(compactions > 0, 'the log was compacted under load (autosave_on_changes)');
+  t.diagnostic(`${KILLS} kills, ${compactions} compactions; ${p1.acked.size} QoS 1, ${p2.acked.size} QoS 2, ${retainedWriter.acked.size} retained acknowledged; QoS 1 duplicates ${[...received1.values()].filter((n) => n > 1).length}`);
 });
 
-test('crash: a delayed will and session expiry survive a SIGKILL (the will fires after its delay, an expired session is gone, a kept one is present)', { timeout: 30_000 }, async (t) => {
+test('crash: wills of clients cut off by a SIGKILL go out after the restart (a delayed one after its delay), not those of clients that disconnected; session expiry survives', { timeout: 30_000 }, async (t) => {
   const { RawClient } = await import('../helpers/raw-client.js');
   const dir = mkdtempSync(join(tmpdir(), 'mqx-crash-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
-  let broker = startBrokerProcess(dir, port);
+  const config = writeConfig(dir, port);
+  let broker = startBrokerProcess(config);
   t.after(() => kill(broker.child));
   await broker.ready;
-  const { client: willClient } = await RawClient.connect(port, 5, {
-    clientId: 'will-holder', clean: false, properties: { sessionExpiryInterval: 3600 },
-    will: { topic: 'wills/holder', payload: Buffer.from('gone'), qos: 1, retain: true, properties: { willDelayInterval: 1 } },
+  const will = (name: string, delay?: number) => ({
+    topic: `wills/${name}`, payload: Buffer.from(`${name} gone`), qos: 1 as const, retain: true,
+    ...(delay !== undefined ? { properties: { willDelayInterval: delay } } : {}),
   });
+  // Connected when the broker dies: a persistent 5.0 session with a delayed will, a 3.1.1 clean
+  // session and a 5.0 session that ends with its connection, both with plain wills.
+  const { client: holder } = await RawClient.connect(port, 5, { clientId: 'will-holder', clean: false, properties: { sessionExpiryInterval: 3600 }, will: will('holder', 1) });
+  const { client: clean311 } = await RawClient.connect(port, 4, { clientId: 'will-clean311', clean: true, will: will('clean311') });
+  const { client: ends5 } = await RawClient.connect(port, 5, { clientId: 'will-ends5', clean: true, will: will('ends5') });
+  // Taken over before the crash: the first connection's will goes out then, the second's after the restart.
+  const { client: takenFirst } = await RawClient.connect(port, 4, { clientId: 'will-taken', clean: true, will: will('taken-first') });
+  const { client: takenSecond } = await RawClient.connect(port, 4, { clientId: 'will-taken', clean: true, will: will('taken-second') });
+  takenFirst.socket.destroy();
+  // Gone before the crash with DISCONNECT: no will.
+  const { client: polite } = await RawClient.connect(port, 4, { clientId: 'will-polite', clean: true, will: will('polite') });
+  await polite.disconnect();
   const { client: short } = await RawClient.connect(port, 5, { clientId: 'short-lived', clean: false, properties: { sessionExpiryInterval: 2 } });
   await short.disconnect();
+  // A round trip after the DISCONNECTs: their records are committed before this PUBACK.
+  const { client: fence } = await RawClient.connect(port, 4, { clientId: 'fence', clean: true });
+  fence.send({ cmd: 'publish', topic: 'fence', payload: Buffer.from('x'), qos: 1, messageId: 1, retain: false, dup: false });
+  await fence.expect('puback');
   await kill(broker.child);
-  willClient.socket.destroy();
+  for (const client of [holder, clean311, ends5, takenSecond, fence]) client.socket.destroy();
   const killedAt = Date.now();
-  broker = startBrokerProcess(dir, port);
+  broker = startBrokerProcess(config);
   await broker.ready;
   const restartedAt = Date.now();
-  // The will is retained: a reader sees it once it has fired, about 1 s after the restart.
+  // The wills are retained: a reader sees the immediate ones at once, the delayed one about 1 s later.
   const { client: reader } = await RawClient.connect(port, 5, { clientId: 'will-reader', clean: true });
   reader.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'wills/#', qos: 1 }] });
   await reader.expect('suback');
-  const will = await reader.expect('publish', 10_000);
-  assert.equal(String((will as { payload: Buffer }).payload), 'gone');
-  assert.ok(Date.now() - killedAt >= 900, 'the will waited for its delay');
+  const seen = new Map<string, number>();
+  while (!seen.has('wills/holder')) {
+    const message = await reader.expect('publish', 10_000) as { topic: string; payload: Buffer };
+    assert.equal(String(message.payload), `${message.topic.slice('wills/'.length)} gone`);
+    if (message.topic === 'wills/holder') assert.ok(Date.now() - killedAt >= 900, 'the delayed will waited for its delay');
+    seen.set(message.topic, (seen.get(message.topic) ?? 0) + 1);
+  }
+  assert.deepEqual([...seen].sort(), [['wills/clean311', 1], ['wills/ends5', 1], ['wills/holder', 1], ['wills/taken-first', 1], ['wills/taken-second', 1]]);
   await reader.disconnect();
-  // short-lived (2 s expiry): gone 2 s after it went offline, or after the restart if the kill
-  // came before its DISCONNECT was committed (nothing acknowledged that).
+  // short-lived (2 s expiry): gone 2 s after it went offline.
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, 2300 - (Date.now() - restartedAt))));
   const back = await RawClient.open(port, 5);
   const connack = await back.handshake({ clientId: 'short-lived', clean: false, properties: { sessionExpiryInterval: 2 } });
   assert.equal(connack.sessionPresent, false);
   await back.disconnect();
-  const holder = await RawClient.open(port, 5);
-  assert.equal((await holder.handshake({ clientId: 'will-holder', clean: false, properties: { sessionExpiryInterval: 3600 } })).sessionPresent, true);
-  await holder.disconnect();
+  const again = await RawClient.open(port, 5);
+  assert.equal((await again.handshake({ clientId: 'will-holder', clean: false, properties: { sessionExpiryInterval: 3600 } })).sessionPresent, true);
+  await again.disconnect();
 });
 
 test('mqx broker --persistence DIR: a retained message survives SIGKILL; a newer store or --persistence with -c is a one-line error', { timeout: 30_000 }, async (t) => {
@@ -228,6 +261,9 @@ test('mqx broker --persistence DIR: a retained message survives SIGKILL; a newer
   assert.equal(newer.code, 1);
   assert.match(String(newer.stderr), /^Error: .*store format version 9; this mqx reads version 2/m);
   assert.doesNotMatch(String(newer.stderr), /\n\s+at /, 'no stack trace');
+  const missing = await runMqx(['broker', '--persistence', join(dir, 'missing'), '-p', String(port)]);
+  assert.equal(missing.code, 1);
+  assert.match(String(missing.stderr), new RegExp(`^Error: persistence_location ${join(dir, 'missing')} is not a directory`, 'm'));
   const both = await runMqx(['broker', '--persistence', dir, '-c', join(dir, 'none.conf')]);
   assert.notEqual(both.code, 0);
   assert.match(String(both.stderr), /--persistence cannot be used with -c/);

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { createBroker } from '../../src/broker/broker.js';
@@ -24,7 +25,7 @@ function tempDir(t: TestContext): string {
 
 interface Running { broker: Broker; port: number; logs: Array<{ type: LogType; message: string }>; clients: RawClient[] }
 
-async function start(dir: string, extra: { autosave_interval?: number } = {}): Promise<Running> {
+async function start(dir: string, extra: { autosave_interval?: number; autosave_on_changes?: boolean } = {}): Promise<Running> {
   const logs: Array<{ type: LogType; message: string }> = [];
   const broker = createBroker({
     ...extra, sys_interval: 0, persistence: true, persistence_location: dir, listeners: [{ port: 0, host: '127.0.0.1' }],
@@ -182,7 +183,20 @@ test('a PUBACK leaves only once the acknowledged message is in the store file', 
   await stop(running);
 });
 
-test('autosave_interval compacts the log; the compacted store restores the same state', async (t) => {
+/** Resolves once `count` log lines match `pattern` (bounded). */
+async function waitForLogs(running: Running, pattern: RegExp, count = 1, timeoutMs = 10_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = running.logs.map((line) => line.message).filter((message) => pattern.test(message));
+    if (lines.length >= count) return lines;
+    assert.ok(Date.now() < deadline, `timed out waiting for ${count} log lines like ${pattern}; log: ${running.logs.map((line) => line.message).join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const SAVED = /^Saved persistence store \S+: (\d+) bytes of log compacted to (\d+) \(\d+ ms\)\.$/;
+
+test('autosave_interval (seconds): a changed log is compacted in the background; the compacted store restores the same state', async (t) => {
   const dir = tempDir(t);
   const running = await start(dir, { autosave_interval: 1 });
   const { client: pub } = await connect(running, 4, { clientId: 'compact-pub' });
@@ -194,15 +208,71 @@ test('autosave_interval compacts the log; the compacted store restores the same 
   const path = join(dir, 'mosquitto.db');
   const grown = readFileSync(path).length;
   assert.ok(grown > 100 * 10_000, `log holds every update (${grown} bytes)`);
-  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const [line] = await waitForLogs(running, SAVED);
+  const [, before, after] = SAVED.exec(line!)!;
+  assert.equal(Number(before), grown);
+  const compacted = readFileSync(path).length;
+  assert.equal(compacted, Number(after));
+  assert.ok(compacted < 3 * 10_000, `compacted to the live state (${compacted} bytes)`);
   pub.send({ cmd: 'publish', topic: 'c/value', payload: Buffer.concat([Buffer.from('101;'), big]), qos: 1, messageId: 101, retain: true, dup: false });
   await pub.expect('puback');
-  const compacted = readFileSync(path).length;
-  assert.ok(compacted < 3 * 10_000, `compacted to the live state (${compacted} bytes)`);
   await stop(running);
   const again = await start(dir);
   assert.equal(String(again.broker.retained.get('c/value')!.payload).split(';')[0], '101');
   await stop(again);
+});
+
+test('autosave_on_changes: the log is compacted once autosave_interval changes (retained messages, subscription changes) were made, not before', async (t) => {
+  const dir = tempDir(t);
+  const running = await start(dir, { autosave_interval: 5, autosave_on_changes: true });
+  const { client: pub } = await connect(running, 4, { clientId: 'changes-pub' });
+  const retain = async (id: number) => {
+    pub.send({ cmd: 'publish', topic: 'ch/value', payload: Buffer.from(String(id)), qos: 1, messageId: id, retain: true, dup: false });
+    await pub.expect('puback');
+  };
+  for (let i = 1; i <= 4; i++) await retain(i);
+  // Four changes, all on disk (acknowledged): no compaction yet.
+  assert.deepEqual(running.logs.filter((line) => SAVED.test(line.message)), []);
+  await retain(5);
+  const [first] = await waitForLogs(running, SAVED);
+  const [, before, after] = SAVED.exec(first!)!;
+  assert.ok(Number(after) < Number(before), `${before} -> ${after} bytes`);
+  // Subscription changes count too: three subscriptions and two retained messages.
+  const { client: sub } = await connect(running, 4, persistent(4, 'changes-sub'));
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a', qos: 1 }, { topic: 'b', qos: 1 }, { topic: 'c', qos: 1 }] });
+  await sub.expect('suback');
+  await retain(6);
+  assert.equal(running.logs.filter((line) => SAVED.test(line.message)).length, 1);
+  await retain(7);
+  await waitForLogs(running, SAVED, 2);
+  await stop(running);
+});
+
+test('two brokers on one store: the second is refused with an error naming the lock file; once the first closes, the store opens', async (t) => {
+  const dir = tempDir(t);
+  const first = await start(dir);
+  assert.throws(() => createBroker({ persistence: true, persistence_location: dir, listeners: [] }), (error: Error) => {
+    assert.equal(error.name, 'StoreLockedError');
+    assert.equal(error.message, `persistence store ${join(dir, 'mosquitto.db')} is in use by process ${process.pid} (lock file ${join(dir, 'mosquitto.db.lock')}); two brokers must not share a store`);
+    return true;
+  });
+  await stop(first);
+  const second = await start(dir);
+  await stop(second);
+});
+
+test('a lock file left by a process that has exited is taken over with a warning naming it and that process', async (t) => {
+  const dir = tempDir(t);
+  const gone = spawnSync(process.execPath, ['-e', '']);
+  assert.equal(gone.status, 0);
+  const lock = join(dir, 'mosquitto.db.lock');
+  writeFileSync(lock, `${gone.pid}\n`);
+  const running = await start(dir);
+  assert.deepEqual(running.logs.filter((line) => line.type === 'warning').map((line) => line.message),
+    [`Warning: Taking over the lock file ${lock} left by process ${gone.pid}, which has exited.`]);
+  assert.equal(readFileSync(lock, 'utf8'), `${process.pid}\n`);
+  await stop(running);
+  assert.throws(() => readFileSync(lock), { code: 'ENOENT' });
 });
 
 /** Frame boundaries of a store file: [start, end) of each frame after the header. */
@@ -298,6 +368,9 @@ test('a format 1 store (no publisher fields) is still read, and rewritten as for
   writeFileSync(join(dir, 'mosquitto.db'), Buffer.concat([header, frame, payload]));
 
   const first = await start(dir);
+  // Rewritten at start-up, before anything newer is appended behind the format 1 header.
+  assert.equal(readFileSync(join(dir, 'mosquitto.db')).readUInt32BE(8), FORMAT_VERSION);
+  assert.ok(first.logs.some((line) => line.message === `Rewrote persistence store ${join(dir, 'mosquitto.db')} from format 1 to format ${FORMAT_VERSION}.`));
   const old = first.broker.retained.get('old/kept')!;
   assert.equal(old.payload.toString(), 'from format 1');
   assert.equal(old.publisherId, 'old-publisher');

@@ -1,11 +1,13 @@
 // The store file: a header (magic, format version) then frames [length u32][CRC-32 u32][ops],
 // one frame per group commit, so a batch is all-or-nothing. Reading stops at the first torn or
-// corrupt frame; writing is append + fdatasync; compaction rewrites through a temp file.
+// corrupt frame; writing is append + fdatasync; compaction rewrites through a temp file
+// (compaction.ts, in the background).
 // Knows bytes and files only, not what the ops mean.
 
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32 } from './crc32.js';
+import { BackgroundCompaction } from './compaction.js';
 
 export const MAGIC = Buffer.from('MQXSTORE');
 /** 2: messages carry their publisher's user name and listener (records.ts); 1 is still read. */
@@ -93,9 +95,18 @@ function syncDirectory(dir: string): void {
 export interface CommitSource {
   /** The ops gathered since the last commit as one frame payload, or null when there are none. */
   take(): Buffer | null;
-  /** Whole-state frames to replace the log with (compaction), or null to append as usual. */
-  compact(logSize: number): Buffer[] | null;
+  /** Asked after each commit: true starts a compaction. */
+  wantsCompaction(logSize: number): boolean;
+  /** The live state as frame payloads, made one by one as compaction asks for them. */
+  snapshot(): Iterator<Buffer>;
+  /** A compaction ended: the store was rewritten (sizes in bytes), or it failed and the old log stays. */
+  compacted(result: CompactionResult): void;
 }
+
+export type CompactionResult = { before: number; after: number; elapsedMs: number } | { error: Error };
+
+/** After a failed compaction (a full disk, say), the log is not rewritten again for this long. */
+const COMPACTION_RETRY_MS = 60_000;
 
 /**
  * Group commit: everything gathered during one event-loop turn goes out as ONE frame, one write
@@ -107,6 +118,12 @@ export class AppendLog {
   private committing = false;
   private scheduled = false;
   private dirty = false;
+  /** Commits wait while a compaction swaps the files (one fsync and a rename). */
+  private paused = false;
+  private compaction: BackgroundCompaction | null = null;
+  private compactionRetryAt = 0;
+  /** The log's size and the time when the running compaction started (for its log line). */
+  private compactionFrom = { size: 0, at: 0 };
   /** Number of the newest batch holding data (open or in flight). */
   lastBatch = 0;
   /** Number of the newest batch on disk. */
@@ -139,26 +156,16 @@ export class AppendLog {
     return this.lastBatch > this.durableBatch;
   }
 
+  get compacting(): boolean {
+    return this.compaction !== null;
+  }
+
   private commit(): void {
     this.scheduled = false;
-    if (this.committing || !this.dirty || this.failed) return;
+    if (this.committing || this.paused || !this.dirty || this.failed) return;
     const batch = this.lastBatch;
     this.dirty = false;
     this.committing = true;
-    let replacement: Buffer[] | null;
-    try { replacement = this.source.compact(this.size); } catch (error) { this.fail(error as Error); return; }
-    if (replacement !== null) {
-      // The snapshot already holds this batch's ops: it replaces the log instead of appending.
-      this.source.take();
-      try {
-        writeAtomically(this.path, replacement);
-        fs.closeSync(this.fd);
-        this.fd = fs.openSync(this.path, 'a', 0o600);
-        this.size = fs.fstatSync(this.fd).size;
-      } catch (error) { this.fail(error as Error); return; }
-      this.done(batch);
-      return;
-    }
     const payload = this.source.take();
     if (payload === null) { this.done(batch); return; }
     const bytes = frame(payload);
@@ -169,38 +176,97 @@ export class AppendLog {
       while (offset < bytes.length) offset += fs.writeSync(this.fd, bytes, offset, bytes.length - offset);
     } catch (error) { this.fail(error as Error); return; }
     this.size += bytes.length;
+    this.compaction?.append(bytes);
+    if (this.compaction === null && this.source.wantsCompaction(this.size)) this.startCompaction();
     fs.fdatasync(this.fd, (syncError) => {
       if (syncError) { this.fail(syncError); return; }
       this.done(batch);
     });
   }
 
+  /**
+   * Starts rewriting the store from the source's snapshot in the background; false when one is
+   * already running, the log failed, or the last attempt failed less than a minute ago.
+   */
+  startCompaction(): boolean {
+    if (this.compaction !== null || this.failed !== null || Date.now() < this.compactionRetryAt) return false;
+    this.compactionFrom = { size: this.size, at: Date.now() };
+    const failed = (error: Error) => {
+      this.compaction = null;
+      this.compactionRetryAt = Date.now() + COMPACTION_RETRY_MS;
+      this.source.compacted({ error });
+    };
+    try {
+      this.compaction = new BackgroundCompaction(this.path, this.source.snapshot(), () => this.swapWhenIdle(), failed);
+    } catch (error) {
+      failed(error as Error);
+      return false;
+    }
+    return true;
+  }
+
+  /** The snapshot is on disk: once no commit is in flight, pause commits and swap the files. */
+  private swapWhenIdle(): void {
+    const compaction = this.compaction;
+    if (compaction === null || compaction.phase !== 'ready' || this.committing || this.failed) return;
+    this.paused = true;
+    compaction.swap((error, renamed) => {
+      this.compaction = null;
+      this.paused = false;
+      if (renamed) {
+        // The new file is the store now, even if fsyncing its directory failed: append there.
+        try {
+          const old = this.fd;
+          this.fd = fs.openSync(this.path, 'a', 0o600);
+          this.size = fs.fstatSync(this.fd).size;
+          // Closing the last handle of the replaced log frees its blocks: off the event loop.
+          fs.close(old, () => undefined);
+        } catch (reopenError) { this.fail(reopenError as Error); return; }
+        if (error) { this.fail(error); return; }
+        this.source.compacted({ before: this.compactionFrom.size, after: this.size, elapsedMs: Date.now() - this.compactionFrom.at });
+      } else {
+        this.compactionRetryAt = Date.now() + COMPACTION_RETRY_MS;
+        this.source.compacted({ error: error ?? new Error('compaction failed') });
+      }
+      this.resume();
+    });
+  }
+
+  private resume(): void {
+    if (this.dirty) this.commit();
+    else for (const resolve of this.settleWaiters.splice(0)) resolve();
+  }
+
   private done(batch: number): void {
     this.committing = false;
     this.durableBatch = batch;
     this.onDurable(batch);
-    if (this.dirty) this.commit();
-    else for (const resolve of this.settleWaiters.splice(0)) resolve();
+    if (this.compaction?.phase === 'ready') this.swapWhenIdle();
+    if (!this.paused) this.resume();
   }
 
   private fail(error: Error): void {
     // Nothing more is acknowledged: held acks stay held rather than promise what is not on disk.
     this.failed = error;
     this.committing = false;
+    this.compaction?.abort();
+    this.compaction = null;
     this.onError(error);
     for (const resolve of this.settleWaiters.splice(0)) resolve();
   }
 
-  /** Resolves once everything gathered so far is on disk (or the log failed). */
+  /** Resolves once everything gathered so far is on disk and no compaction is swapping files (or the log failed). */
   settle(): Promise<void> {
-    if (this.failed || (!this.holding && !this.dirty)) return Promise.resolve();
-    if (!this.scheduled && !this.committing) this.markDirty();
+    if (this.failed || (!this.holding && !this.dirty && !this.paused)) return Promise.resolve();
+    if (!this.scheduled && !this.committing && !this.paused) this.markDirty();
     return new Promise((resolve) => this.settleWaiters.push(resolve));
   }
 
   /** Rewrites the whole log now (at close), from the source's snapshot. */
   compactNow(frames: Buffer[]): void {
     if (this.failed) return;
+    this.compaction?.abort();
+    this.compaction = null;
     this.source.take();
     writeAtomically(this.path, frames);
     fs.closeSync(this.fd);
@@ -209,6 +275,8 @@ export class AppendLog {
   }
 
   close(): void {
+    this.compaction?.abort();
+    this.compaction = null;
     fs.closeSync(this.fd);
   }
 }

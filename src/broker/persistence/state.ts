@@ -9,8 +9,10 @@ import type { Op, OutRecord, SessionMeta } from './records.js';
 export interface DurableSession {
   meta: SessionMeta;
   subscriptions: Map<string, SubscriptionOptions>;
-  /** Deliveries by sequence number (insertion order = delivery order). */
+  /** Deliveries by sequence number, in sequence order (= delivery order). */
   out: Map<number, OutRecord>;
+  /** The highest sequence number in `out` so far. */
+  lastSeq: number;
   inboundQos2: Set<number>;
 }
 
@@ -29,7 +31,7 @@ export class DurableState {
       case 'session': {
         const existing = this.sessions.get(op.meta.clientId);
         if (existing) existing.meta = op.meta;
-        else this.sessions.set(op.meta.clientId, { meta: op.meta, subscriptions: new Map(), out: new Map(), inboundQos2: new Set() });
+        else this.sessions.set(op.meta.clientId, { meta: op.meta, subscriptions: new Map(), out: new Map(), lastSeq: 0, inboundQos2: new Set() });
         return;
       }
       case 'sessionEnd': {
@@ -47,7 +49,16 @@ export class DurableState {
         const stored = this.messages.get(op.record.msgId);
         if (!session || !stored || session.out.has(op.record.seq)) return;
         stored.refs++;
-        session.out.set(op.record.seq, op.record);
+        if (op.record.seq > session.lastSeq) {
+          session.out.set(op.record.seq, op.record);
+          session.lastSeq = op.record.seq;
+        } else {
+          // Only when replaying a compacted store: a delivery whose message the snapshot had not
+          // read yet comes back from the ops after it, behind later ones; keep delivery order.
+          const entries = [...session.out, [op.record.seq, op.record] as const].sort(([a], [b]) => a - b);
+          session.out.clear();
+          for (const [seq, record] of entries) session.out.set(seq, record);
+        }
         return;
       }
       case 'outSent': { const r = this.sessions.get(op.clientId)?.out.get(op.seq); if (r) r.packetId = op.packetId; return; }

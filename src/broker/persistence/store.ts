@@ -3,29 +3,42 @@
 // store back at start. Must not decide MQTT behaviour: the broker and session call its hooks.
 
 import * as fs from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { BrokerLogger } from '../logger.js';
 import type { Message, Outgoing } from '../message.js';
 import type { SubscriptionOptions } from '../router.js';
 import type { Session, SessionJournal, WillMessage } from '../session.js';
-import { AppendLog, FORMAT_VERSION, frame, parseStore, StoreFormatError } from './log-file.js';
+import { AppendLog, FORMAT_VERSION, frame, parseStore, StoreFormatError, writeAtomically } from './log-file.js';
+import type { CompactionResult } from './log-file.js';
+import { lockStore, StoreLockedError } from './lock.js';
+import type { StoreLock } from './lock.js';
 import { readOp, Reader, Writer, writeOp } from './records.js';
 import type { Op, OutRecord, SessionMeta } from './records.js';
 import { DurableState } from './state.js';
 
-export { StoreFormatError };
+export { StoreFormatError, StoreLockedError };
 
 export interface PersistenceOptions {
   persistence_location: string;
   persistence_file: string;
-  /** Seconds between compactions when the log has grown; 0 = on size and at close only. */
+  /**
+   * When the log is compacted (Mosquitto's "autosave"): every this many seconds if it changed,
+   * or with autosave_on_changes after this many changes; 0 = at shutdown and SIGUSR1 only.
+   */
   autosave_interval: number;
+  autosave_on_changes: boolean;
 }
 
-/** A log this much bigger than the live state it holds gets rewritten. */
+/**
+ * Whatever autosave says, a log past this size and twice the live state it holds is rewritten,
+ * so that it never grows without bound between saves.
+ */
 const COMPACT_MIN_BYTES = 8 * 1024 * 1024;
-const SNAPSHOT_FRAME_BYTES = 1024 * 1024;
+/** One snapshot frame is made per event-loop turn while compacting: small enough not to stall clients. */
+const SNAPSHOT_FRAME_BYTES = 256 * 1024;
+/** The changes autosave_on_changes counts, as Mosquitto: subscription changes, retained messages, queued messages. */
+const COUNTED: ReadonlySet<Op['type']> = new Set(['sub', 'unsub', 'retain', 'out']);
 
 interface Held {
   queue: Array<{ batch: number; bytes: Buffer }>;
@@ -42,23 +55,41 @@ export class Persistence implements SessionJournal {
   private nextMsgId = 1;
   private nextSeq = 1;
   private liveBytes = 0;
-  private compactRequested = false;
+  /** autosave_on_changes: changes since the last compaction. */
+  private changes = 0;
+  /** The log's size after the last compaction (or at start): a timed autosave skips an unchanged log. */
+  private savedSize = 0;
   private readonly held = new Map<Duplex, Held>();
   private autosaveTimer: NodeJS.Timeout | null = null;
+  private readonly lock: StoreLock;
+  /** Sessions without a journal whose will is stored, by client id (see sessionOnline). */
+  private readonly willOwners = new Map<string, Session>();
   /** While restoring, changes the broker makes are already in the store. */
   replaying = false;
 
-  constructor(options: PersistenceOptions, private readonly logger: BrokerLogger) {
+  constructor(private readonly options: PersistenceOptions, private readonly logger: BrokerLogger) {
     this.path = join(options.persistence_location || '.', options.persistence_file);
-    this.load();
-    this.log = new AppendLog(this.path, {
-      take: () => (this.writer.length === 0 ? null : this.writer.take()),
-      compact: (size) => this.compactFrames(size),
-    }, (batch) => this.releaseHeld(batch), (error) => {
-      this.logger.log('error', `Error: persistence store ${this.path}: ${error.message}; acknowledgements are held back.`);
-    });
-    if (options.autosave_interval > 0) {
-      this.autosaveTimer = setInterval(() => { this.compactRequested = true; }, options.autosave_interval * 1000);
+    requireDirectory(dirname(this.path));
+    this.lock = lockStore(this.path, (message) => this.logger.log('warning', `Warning: ${message}`));
+    try {
+      // A compaction cut short by a crash: its temp file is not the store (the log is), and we hold the lock.
+      fs.rmSync(`${this.path}.tmp`, { force: true });
+      this.load();
+      this.log = new AppendLog(this.path, {
+        take: () => (this.writer.length === 0 ? null : this.writer.take()),
+        wantsCompaction: (size) => this.wantsCompaction(size),
+        snapshot: () => this.snapshotFrames(),
+        compacted: (result) => this.compacted(result),
+      }, (batch) => this.releaseHeld(batch), (error) => {
+        this.logger.log('error', `Error: persistence store ${this.path}: ${error.message}; acknowledgements are held back.`);
+      });
+    } catch (error) {
+      this.lock.release();
+      throw error;
+    }
+    this.savedSize = this.log.size;
+    if (options.autosave_interval > 0 && !options.autosave_on_changes) {
+      this.autosaveTimer = setInterval(() => { if (this.log.size > this.savedSize) this.compact(); }, Math.min(options.autosave_interval * 1000, 2_147_483_647));
       this.autosaveTimer.unref();
     }
   }
@@ -84,8 +115,13 @@ export class Persistence implements SessionJournal {
       fs.truncateSync(this.path, result.goodLength);
     }
     this.liveBytes = bytes.length;
-    // An older format's header must not front newer records: the first commit rewrites the store.
-    if (result.version < FORMAT_VERSION) this.compactRequested = true;
+    // An older format's header must not front newer records: rewritten now, before any append
+    // (at start-up nothing is served yet, so the one synchronous write stalls no client).
+    if (result.version < FORMAT_VERSION) {
+      writeAtomically(this.path, [...this.snapshotFrames()]);
+      this.liveBytes = fs.statSync(this.path).size;
+      this.logger.log('information', `Rewrote persistence store ${this.path} from format ${result.version} to format ${FORMAT_VERSION}.`);
+    }
     this.logger.log('information', `Restored ${this.state.sessions.size} sessions, ${this.state.retained.size} retained messages and ${this.state.messages.size} stored messages from ${this.path} (${ops} records).`);
   }
 
@@ -97,6 +133,7 @@ export class Persistence implements SessionJournal {
 
   private emit(op: Op): void {
     if (this.replaying) return;
+    if (COUNTED.has(op.type)) this.changes++;
     writeOp(this.writer, op);
     this.state.apply(op);
     this.log.markDirty();
@@ -110,9 +147,19 @@ export class Persistence implements SessionJournal {
     this.emit({ type: 'retain', topic, message });
   }
 
-  /** A session is stored while its expiry interval is not 0. */
+  /**
+   * A session is stored while its expiry interval is not 0. One that ends with its connection is
+   * not, but its will is: a broker killed under it means the client never sent DISCONNECT, so the
+   * will is owed after the restart (restore finds the record expired and publishes the will).
+   */
   sessionOnline(session: Session, will: WillMessage | null): void {
-    if (session.expiryInterval === 0 && session.journal === null) return;
+    if (session.expiryInterval === 0 && session.journal === null) {
+      if (will === null) return;
+      this.willOwners.set(session.clientId, session);
+      this.emit({ type: 'session', meta: this.meta(session, { message: will.message, delay: will.delay, fireAt: 0 }) });
+      return;
+    }
+    this.willOwners.delete(session.clientId);
     session.journal = this;
     this.emit({ type: 'session', meta: this.meta(session, will === null ? null : { message: will.message, delay: will.delay, fireAt: 0 }) });
   }
@@ -125,7 +172,12 @@ export class Persistence implements SessionJournal {
   }
 
   sessionEnded(session: Session): void {
-    if (session.journal === null) return;
+    if (session.journal === null) {
+      // The will record of a session that ends with its connection, if this session wrote it
+      // (an old connection closing after a takeover must not remove its successor's).
+      if (this.willOwners.get(session.clientId) !== session) return;
+      this.willOwners.delete(session.clientId);
+    }
     session.journal = null;
     if (this.state.sessions.has(session.clientId)) this.emit({ type: 'sessionEnd', clientId: session.clientId });
   }
@@ -235,24 +287,42 @@ export class Persistence implements SessionJournal {
     }
   }
 
-  // --- compaction ---
-  private compactFrames(logSize: number): Buffer[] | null {
-    if (!this.compactRequested && (logSize < COMPACT_MIN_BYTES || logSize < 2 * this.liveBytes)) return null;
-    this.compactRequested = false;
-    const frames = this.snapshotFrames();
-    this.liveBytes = frames.reduce((sum, f) => sum + f.length, 0);
-    return frames;
+  // --- compaction (Mosquitto's autosave) ---
+  /** A compaction is running (its temp file exists). */
+  get compacting(): boolean {
+    return this.log.compacting;
   }
 
-  private snapshotFrames(): Buffer[] {
-    const frames: Buffer[] = [];
+  /** Starts a compaction now (SIGUSR1, the autosave timer); false when one is already running. */
+  compact(): boolean {
+    this.changes = 0;
+    return this.log.startCompaction();
+  }
+
+  private wantsCompaction(logSize: number): boolean {
+    const { autosave_interval: interval, autosave_on_changes: onChanges } = this.options;
+    if (onChanges && interval > 0 && this.changes >= interval) { this.changes = 0; return true; }
+    return logSize >= COMPACT_MIN_BYTES && logSize >= 2 * this.liveBytes;
+  }
+
+  private compacted(result: CompactionResult): void {
+    if ('error' in result) {
+      this.logger.log('error', `Error: compacting persistence store ${this.path}: ${result.error.message}; the log is kept as it is.`);
+      return;
+    }
+    this.liveBytes = result.after;
+    this.savedSize = result.after;
+    this.logger.log('information', `Saved persistence store ${this.path}: ${result.before} bytes of log compacted to ${result.after} (${result.elapsedMs} ms).`);
+  }
+
+  /** The live state as frame payloads, one made per call: compaction spreads them over event-loop turns. */
+  private *snapshotFrames(): Generator<Buffer> {
     const writer = new Writer();
     for (const op of this.state.snapshot()) {
       writeOp(writer, op);
-      if (writer.length >= SNAPSHOT_FRAME_BYTES) frames.push(frameOf(writer));
+      if (writer.length >= SNAPSHOT_FRAME_BYTES) yield frameOf(writer);
     }
-    if (writer.length > 0) frames.push(frameOf(writer));
-    return frames;
+    if (writer.length > 0) yield frameOf(writer);
   }
 
   /** Waits for every gathered op to be on disk, rewrites the store compactly, closes it. */
@@ -261,13 +331,21 @@ export class Persistence implements SessionJournal {
     await this.log.settle();
     if (this.log.failed === null) {
       try {
-        this.log.compactNow(this.snapshotFrames());
+        this.log.compactNow([...this.snapshotFrames()]);
       } catch (error) {
         this.logger.log('error', `Error: persistence store ${this.path}: ${(error as Error).message}`);
       }
     }
     this.log.close();
+    this.lock.release();
   }
+}
+
+/** As Mosquitto, the store's directory is not created: a missing one is a one-line start-up error. */
+function requireDirectory(dir: string): void {
+  let isDirectory = false;
+  try { isDirectory = fs.statSync(dir).isDirectory(); } catch { /* missing: reported below */ }
+  if (!isDirectory) throw Object.assign(new Error(`persistence_location ${dir} is not a directory (mqx does not create it)`), { path: dir });
 }
 
 function frameOf(writer: Writer): Buffer {
