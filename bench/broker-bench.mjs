@@ -3,7 +3,9 @@
 //
 // Usage: npm run build && node bench/broker-bench.mjs [--scenarios fanin,fanout,latency,idle]
 //          [--brokers mqx,mosquitto,aedes[,node-floor]] [--seconds 5] [--aedes /tmp/aedes-bench/node_modules/aedes]
-//          [--idle-count 10000] [--rate 5000] [--mqx-node-flags '--max-semi-space-size=1'] [--json]
+//          [--idle-count 10000] [--rate 5000] [--repeat 1] [--mqx-node-flags '--max-semi-space-size=1'] [--json]
+// --repeat N runs every case N times per broker, interleaved, and prints the median with the range:
+// on a shared machine single runs of the latency tails and the connect rate vary by 2x or more.
 // Aedes is never a dependency of mqx: install it elsewhere (mkdir /tmp/aedes-bench && cd /tmp/aedes-bench
 // && npm install aedes) and pass its package directory with --aedes or AEDES_PATH.
 // node-floor (idle scenario only) is a bare Node net server answering CONNACK: what Node itself costs per connection.
@@ -16,7 +18,7 @@ import { fanIn, fanOut, latency, idleConnections } from './lib/scenarios.mjs';
 function parseArgs(argv) {
   const options = {
     scenarios: ['fanin', 'fanout', 'latency', 'idle'], brokers: ['mqx', 'mosquitto', 'aedes'], seconds: 5,
-    aedesPath: process.env.AEDES_PATH ?? '/tmp/aedes-bench/node_modules/aedes', idleCount: 10000, rate: 5000, json: false,
+    aedesPath: process.env.AEDES_PATH ?? '/tmp/aedes-bench/node_modules/aedes', idleCount: 10000, rate: 5000, repeat: 1, json: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -31,6 +33,7 @@ function parseArgs(argv) {
     else if (flag === '--aedes') options.aedesPath = value();
     else if (flag === '--idle-count') options.idleCount = Math.max(1, Math.min(15000, Number(value())));
     else if (flag === '--rate') options.rate = Math.max(1, Math.min(50000, Number(value())));
+    else if (flag === '--repeat') options.repeat = Math.max(1, Math.min(15, Math.floor(Number(value())) || 1));
     else if (flag === '--mqx-node-flags') options.mqxNodeFlags = value().split(' ').filter(Boolean);
     else if (flag === '--json') options.json = true;
     else throw new Error(`unknown option ${flag}`);
@@ -126,8 +129,8 @@ if (!options.json) {
 }
 const sharedRuns = new Map(); // "latency:mqx" -> result, so p50/p99/p99.9 come from one run
 
-async function runCase(testCase, kind) {
-  const key = testCase.shared ? `${testCase.shared}:${kind}` : null;
+async function runCase(testCase, kind, round) {
+  const key = testCase.shared ? `${testCase.shared}:${kind}:${round}` : null;
   if (key && sharedRuns.has(key)) return sharedRuns.get(key);
   const runner = testCase.run ?? cases.find((c) => c.shared === testCase.shared && c.run).run;
   let broker;
@@ -163,20 +166,42 @@ function withTimeout(promise, ms) {
 
 const format = (value) => (value >= 1000 ? Math.round(value).toLocaleString('en-US') : value.toFixed(value >= 100 ? 0 : 2));
 
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
 for (const testCase of cases) {
   const row = { name: testCase.name, values: {}, extras: {}, errors: {}, perCpu: {} };
+  const runs = Object.fromEntries(options.brokers.map((kind) => [kind, []]));
+  // Rounds interleave the brokers, so that a slow minute on the machine hits all of them.
+  for (let round = 0; round < options.repeat; round++) {
+    for (const kind of options.brokers) {
+      if (kind === 'node-floor' && testCase.shared !== 'idle') continue; // it speaks no MQTT beyond CONNACK
+      const outcome = await runCase(testCase, kind, round);
+      if (outcome.error) row.errors[kind] = outcome.error;
+      else runs[kind].push(outcome.result);
+    }
+  }
   for (const kind of options.brokers) {
-    if (kind === 'node-floor' && testCase.shared !== 'idle') continue; // it speaks no MQTT beyond CONNACK
-    const outcome = await runCase(testCase, kind);
-    if (outcome.error) row.errors[kind] = outcome.error;
-    else {
-      row.values[kind] = testCase.value(outcome.result);
-      row.extras[kind] = testCase.extra(outcome.result);
-      // Per broker CPU-second: comparable even when other work shares the broker's core.
-      if (testCase.run !== null && testCase.shared !== 'latency' && Number.isFinite(outcome.result.perCpuSecond)) {
-        row.perCpu[kind] = outcome.result.perCpuSecond;
-        row.extras[kind] = `${row.extras[kind] ? `${row.extras[kind]}; ` : ''}${format(outcome.result.perCpuSecond)} per broker CPU-s, broker CPU ${(outcome.result.cpuShare * 100).toFixed(0)}%`;
-      }
+    const done = runs[kind];
+    if (row.errors[kind] || done.length === 0) continue;
+    const values = done.map((result) => testCase.value(result));
+    const value = median(values);
+    // The extras (losses, samples) of the run whose value is nearest the median.
+    const nearest = done[values.reduce((best, v, i) => (Math.abs(v - value) < Math.abs(values[best] - value) ? i : best), 0)];
+    row.values[kind] = value;
+    row.extras[kind] = testCase.extra(nearest);
+    if (done.length > 1) {
+      const range = `median of ${done.length}, range ${format(Math.min(...values))}-${format(Math.max(...values))}`;
+      row.extras[kind] = row.extras[kind] ? `${row.extras[kind]}; ${range}` : range;
+    }
+    // Per broker CPU-second: comparable even when other work shares the broker's core.
+    if (testCase.run !== null && testCase.shared !== 'latency' && done.every((result) => Number.isFinite(result.perCpuSecond))) {
+      row.perCpu[kind] = median(done.map((result) => result.perCpuSecond));
+      const share = median(done.map((result) => result.cpuShare));
+      row.extras[kind] = `${row.extras[kind] ? `${row.extras[kind]}; ` : ''}${format(row.perCpu[kind])} per broker CPU-s, broker CPU ${(share * 100).toFixed(0)}%`;
     }
   }
   results.push({ ...row, testCase });

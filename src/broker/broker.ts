@@ -2,6 +2,7 @@
 // connections and timers; listeners only hand it streams (handle()). Never imports the CLI.
 
 import { EventEmitter } from 'node:events';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MqttError, ReasonCode } from '../codec/index.js';
 import type { PublishProperties, QoS } from '../codec/index.js';
@@ -10,7 +11,7 @@ import type { Authenticate } from './auth-guard.js';
 import { Connection } from './connection.js';
 import { brokerMessage, routeMessage } from './deliver.js';
 import { silentLogger } from './logger.js';
-import type { BrokerLogger } from './logger.js';
+import type { BrokerLogger, LogType } from './logger.js';
 import type { Message } from './message.js';
 import { detachPayload } from './message.js';
 import { Metrics } from './metrics.js';
@@ -28,6 +29,7 @@ import { listenTcp } from './transport/tcp.js';
 import { listenTls } from './transport/tls.js';
 import { listenUnix } from './transport/unix.js';
 import { listenWebSockets } from './transport/ws.js';
+import { peerAddress } from './transport/transport.js';
 import type { BoundAddress, StreamInfo, Transport } from './transport/transport.js';
 import type { ConnectInfo } from './hooks.js';
 
@@ -155,30 +157,34 @@ export class Broker extends EventEmitter {
 
   /** Serves one client over any duplex stream (a socket, a TLS stream, a WebSocket stream, a test pair). */
   handle(stream: Duplex, info: Partial<StreamInfo> = {}): void {
-    const remoteAddress = info.remoteAddress ?? 'stream';
     if (this.closing) { stream.destroy(); return; }
     const max = this.options.max_connections;
     if (max >= 0 && this.connections.size >= max) {
-      this.logger.log('notice', `Client connection from ${remoteAddress} denied: max_connections exceeded.`);
+      this.logger.log('notice', `Client connection from ${streamPeer(stream, info)} denied: max_connections exceeded.`);
       stream.destroy();
       return;
     }
     const own = info.listener === undefined ? undefined : this.listenerLimits.get(info.listener);
     if (own !== undefined) {
       if (own.count >= own.limit) {
-        this.logger.log('notice', `Client connection from ${remoteAddress} denied: max_connections exceeded.`);
+        this.logger.log('notice', `Client connection from ${streamPeer(stream, info)} denied: max_connections exceeded.`);
         stream.destroy();
         return;
       }
       own.count++;
     }
     this.startTimers();
-    const connection = new Connection(this, stream, remoteAddress, info.listener ?? '');
+    const connection = new Connection(this, stream, info.remoteAddress, info.listener ?? '');
     if (info.certificateUsername !== undefined) connection.certificateUsername = info.certificateUsername;
     if (this.mountPoints.size > 0 && info.listener !== undefined) connection.mountPoint = this.mountPoints.get(info.listener) ?? null;
     this.connections.add(connection);
     this.metrics.sockets++;
-    this.logger.log('notice', `New connection from ${remoteAddress} on port ${info.listener ?? '-'}.`);
+    if (this.logs('notice')) this.logger.log('notice', `New connection from ${connection.remoteAddress} on port ${info.listener ?? '-'}.`);
+  }
+
+  /** Whether log lines of `type` go anywhere (lines naming the peer are then worth building). */
+  logs(type: LogType): boolean {
+    return this.logger.enabled?.(type) ?? true;
   }
 
   /** Installs authentication/authorization hooks after start (a reload that starts needing them). */
@@ -402,6 +408,11 @@ export class Broker extends EventEmitter {
     }
     await this.persistence?.close();
   }
+}
+
+/** The peer of a stream the broker refuses before it has a Connection. */
+function streamPeer(stream: Duplex, info: Partial<StreamInfo>): string {
+  return info.remoteAddress ?? (stream instanceof Socket ? peerAddress(stream) : 'stream');
 }
 
 /** What an anonymous client presented at CONNECT, rebuilt from its connection (see handleConnect). */

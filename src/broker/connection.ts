@@ -13,6 +13,7 @@ import type { EncodedPublish, FanoutCache } from './fanout.js';
 import type { Outgoing } from './message.js';
 import { unmountDelivery } from './mount-point.js';
 import type { Session, SessionLink, WillMessage } from './session.js';
+import { peerAddress } from './transport/transport.js';
 
 /** Bytes a socket may hold unsent before QoS 0 messages to it are dropped (bounded outbound queue). */
 const OUTBOUND_LIMIT = 4 * 1024 * 1024;
@@ -90,7 +91,7 @@ export class Connection implements SessionLink {
   lastValidTopic = '';
   private closeTimer: NodeJS.Timeout | null = null;
 
-  constructor(readonly broker: Broker, readonly stream: Duplex, readonly remoteAddress: string, readonly listener: string) {
+  constructor(readonly broker: Broker, readonly stream: Duplex, private peer: string | undefined, readonly listener: string) {
     this.inboundQuota = broker.options.max_inflight_messages || 65535;
     this.decoder = new Decoder(this, broker.options.max_packet_size);
     (stream as OwnedStream)[CONNECTION] = this;
@@ -129,6 +130,15 @@ export class Connection implements SessionLink {
 
   private setFlag(bit: number, value: boolean): void {
     this.flags = value ? this.flags | bit : this.flags & ~bit;
+  }
+
+  /**
+   * `host:port` of the peer, asked of the socket on first use: most connections never need it
+   * (no getpeername call, no strings kept per idle connection); other streams are 'stream'.
+   */
+  get remoteAddress(): string {
+    if (this.peer === undefined) this.peer = this.stream instanceof Socket ? peerAddress(this.stream) : 'stream';
+    return this.peer;
   }
 
   /** Name for log lines: the client id once known. */

@@ -5,6 +5,8 @@ export type LogType = 'error' | 'warning' | 'notice' | 'information' | 'debug' |
 
 export interface BrokerLogger {
   log(type: LogType, message: string): void;
+  /** False when lines of this type go nowhere: the broker then skips building them (and what they name). */
+  enabled?(type: LogType): boolean;
 }
 
 export const silentLogger: BrokerLogger = { log() {} };

@@ -78,6 +78,7 @@ export function cliLogger(stream: Writable, verbose: boolean): BrokerLogger {
     log(type, message) {
       if (shown.has(type)) stream.write(`${Math.floor(Date.now() / 1000)}: ${message}\n`);
     },
+    enabled: (type) => shown.has(type),
   };
 }
 

@@ -155,7 +155,7 @@ function finishConnect(connection: Connection, packet: IConnectPacket, accepted:
   connection.lastActivity = Date.now(); // keep alive counts from here (before: the CONNECT deadline)
   broker.connectionAccepted(connection);
   connection.send(connack(connection, sessionPresent, accepted));
-  broker.logger.log('notice', `New client connected from ${connection.remoteAddress} as ${clientId} ${connectSummary(version, connection.clean, connection.keepalive, username)}.`);
+  if (broker.logs('notice')) broker.logger.log('notice', `New client connected from ${connection.remoteAddress} as ${clientId} ${connectSummary(version, connection.clean, connection.keepalive, username)}.`);
   session.attach(connection);
   broker.emit('connect', session.clientInfo);
   connection.flushPending();

@@ -3,7 +3,6 @@
 
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import { peerAddress } from './transport.js';
 import type { Transport, AcceptStream, BoundAddress } from './transport.js';
 
 export interface TcpListenOptions {
@@ -19,7 +18,7 @@ export interface TcpListenOptions {
 export function listenTcp(options: TcpListenOptions, accept: AcceptStream): Promise<Transport> {
   const listener = options.name ?? String(options.port);
   const server: Server = createServer({ noDelay: true }, (socket: Socket) => {
-    accept(socket, { remoteAddress: peerAddress(socket), listener });
+    accept(socket, { listener });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -4,8 +4,8 @@
 import type { Duplex } from 'node:stream';
 
 export interface StreamInfo {
-  /** `host:port` of the peer, for log lines. */
-  remoteAddress: string;
+  /** `host:port` of the peer, for log lines; a plain TCP listener leaves it to the connection to ask its socket when needed. */
+  remoteAddress?: string;
   /** Listener name (its port), for per-listener settings and ConnectInfo. */
   listener: string;
   /** TLS listeners taking usernames from certificates: the name, or null without a verified one. */
