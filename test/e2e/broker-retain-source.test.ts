@@ -27,7 +27,8 @@ async function retainedFor(c: MqttClient, filter: string): Promise<string[]> {
   return seen;
 }
 
-async function revokeAfterRetain(t: TestContext, extra: string): Promise<string[]> {
+/** A directory with a password file (alice, watcher) and an ACL: alice writes r/#, watcher reads everything. */
+async function aliceAndWatcher(t: TestContext): Promise<string> {
   const dir = tempDir(t);
   const passwd = join(dir, 'passwd');
   for (const [user, password, create] of [['alice', 'alice-pw', true], ['watcher', 'watcher-pw', false]] as const) {
@@ -35,6 +36,11 @@ async function revokeAfterRetain(t: TestContext, extra: string): Promise<string[
     assert.equal(made.code, 0, made.stderr);
   }
   writeFileSync(join(dir, 'acl'), 'user alice\ntopic readwrite r/#\nuser watcher\ntopic read #\n');
+  return dir;
+}
+
+async function revokeAfterRetain(t: TestContext, extra: string): Promise<string[]> {
+  const dir = await aliceAndWatcher(t);
   const broker = await startMqxBroker(t, `listener PORT 127.0.0.1\npassword_file DIR/passwd\nacl_file DIR/acl\n${extra}`, { dir });
   const alice = await client(t, broker.port, { username: 'alice', password: 'alice-pw', clientId: 'alice' });
   await alice.publishAsync('r/a', 'from alice', { qos: 1, retain: true });
@@ -58,13 +64,7 @@ test('check_retain_source false: the retained message is still delivered after t
 
 /** Alice's retained message, a restart with persistence, then the ACL as given: what does a new subscriber get? */
 async function acrossRestart(t: TestContext, aclAfter: string, extra = ''): Promise<string[]> {
-  const dir = tempDir(t);
-  const passwd = join(dir, 'passwd');
-  for (const [user, password, create] of [['alice', 'alice-pw', true], ['watcher', 'watcher-pw', false]] as const) {
-    const made = await runMqx(['passwd', ...(create ? ['-c'] : []), '-b', passwd, user, password]);
-    assert.equal(made.code, 0, made.stderr);
-  }
-  writeFileSync(join(dir, 'acl'), 'user alice\ntopic readwrite r/#\nuser watcher\ntopic read #\n');
+  const dir = await aliceAndWatcher(t);
   const config = `listener PORT 127.0.0.1\npassword_file DIR/passwd\nacl_file DIR/acl\npersistence true\npersistence_location DIR/\n${extra}`;
   const first = await startMqxBroker(t, config, { dir });
   const alice = await client(t, first.port, { username: 'alice', password: 'alice-pw', clientId: 'alice' });
