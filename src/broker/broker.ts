@@ -2,7 +2,6 @@
 // connections and timers; listeners only hand it streams (handle()). Never imports the CLI.
 
 import { EventEmitter } from 'node:events';
-import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MqttError, ReasonCode } from '../codec/index.js';
 import type { PublishProperties, QoS } from '../codec/index.js';
@@ -29,7 +28,7 @@ import { listenTcp } from './transport/tcp.js';
 import { listenTls } from './transport/tls.js';
 import { listenUnix } from './transport/unix.js';
 import { listenWebSockets } from './transport/ws.js';
-import { peerAddress } from './transport/transport.js';
+import { streamAddress } from './transport/transport.js';
 import type { BoundAddress, StreamInfo, Transport } from './transport/transport.js';
 import type { ConnectInfo } from './hooks.js';
 
@@ -160,14 +159,14 @@ export class Broker extends EventEmitter {
     if (this.closing) { stream.destroy(); return; }
     const max = this.options.max_connections;
     if (max >= 0 && this.connections.size >= max) {
-      this.logger.log('notice', `Client connection from ${streamPeer(stream, info)} denied: max_connections exceeded.`);
+      this.logger.log('notice', `Client connection from ${streamAddress(stream, info.remoteAddress)} denied: max_connections exceeded.`);
       stream.destroy();
       return;
     }
     const own = info.listener === undefined ? undefined : this.listenerLimits.get(info.listener);
     if (own !== undefined) {
       if (own.count >= own.limit) {
-        this.logger.log('notice', `Client connection from ${streamPeer(stream, info)} denied: max_connections exceeded.`);
+        this.logger.log('notice', `Client connection from ${streamAddress(stream, info.remoteAddress)} denied: max_connections exceeded.`);
         stream.destroy();
         return;
       }
@@ -408,11 +407,6 @@ export class Broker extends EventEmitter {
     }
     await this.persistence?.close();
   }
-}
-
-/** The peer of a stream the broker refuses before it has a Connection. */
-function streamPeer(stream: Duplex, info: Partial<StreamInfo>): string {
-  return info.remoteAddress ?? (stream instanceof Socket ? peerAddress(stream) : 'stream');
 }
 
 /** What an anonymous client presented at CONNECT, rebuilt from its connection (see handleConnect). */

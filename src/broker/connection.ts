@@ -13,7 +13,7 @@ import type { EncodedPublish, FanoutCache } from './fanout.js';
 import type { Outgoing } from './message.js';
 import { unmountDelivery } from './mount-point.js';
 import type { Session, SessionLink, WillMessage } from './session.js';
-import { peerAddress } from './transport/transport.js';
+import { streamAddress } from './transport/transport.js';
 
 /** Bytes a socket may hold unsent before QoS 0 messages to it are dropped (bounded outbound queue). */
 const OUTBOUND_LIMIT = 4 * 1024 * 1024;
@@ -137,7 +137,7 @@ export class Connection implements SessionLink {
    * (no getpeername call, no strings kept per idle connection); other streams are 'stream'.
    */
   get remoteAddress(): string {
-    if (this.peer === undefined) this.peer = this.stream instanceof Socket ? peerAddress(this.stream) : 'stream';
+    if (this.peer === undefined) this.peer = streamAddress(this.stream);
     return this.peer;
   }
 

@@ -1,6 +1,7 @@
 // What every listener (tcp, tls, ws, unix) gives the broker: a bound address, a way to stop, and a
 // callback per accepted duplex stream; plus the one way they all name a peer.
 
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 export interface StreamInfo {
@@ -33,4 +34,9 @@ export interface Transport {
  */
 export function peerAddress(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
   return Buffer.from(`${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`, 'latin1').toString('latin1');
+}
+
+/** The peer of any stream the broker serves: the address its listener gave, else a socket's own, else 'stream'. */
+export function streamAddress(stream: Duplex, given?: string): string {
+  return given ?? (stream instanceof Socket ? peerAddress(stream) : 'stream');
 }
