@@ -94,14 +94,22 @@ test('a SIGKILL during a compaction loses nothing, nor one after it: writes ackn
   for (let i = 0; i < COUNT; i++) client.publish(`big/${i}`, payload, { qos: 0, retain: true });
   await client.publishAsync('big/fence', 'fence', { qos: 1, retain: true });
 
-  // 1. Killed while compacting: acknowledged writes meanwhile are in the old log only.
-  let writer = retainedWriter(client, 'during');
-  broker.child.kill('SIGUSR1');
-  await until(() => existsSync(temp), 'compaction started (its temp file appeared)');
-  const ackedBefore = writer.acked.length;
-  await until(() => writer.acked.length >= ackedBefore + 3, 'acknowledgements while compacting');
-  // The temp file exists from the start of a compaction until its rename.
-  const duringCompaction = existsSync(temp);
+  // 1. Killed while compacting: acknowledged writes meanwhile are in the old log only. This state
+  // takes many event-loop turns to compact, but a fast machine may still finish before an
+  // acknowledgement comes back: then the compaction is simply started again (at most 5 times).
+  const writer = retainedWriter(client, 'during');
+  const saves = () => (broker.log().match(/Saved persistence store/g) ?? []).length;
+  let duringCompaction = false;
+  for (let attempt = 0; attempt < 5 && !duringCompaction; attempt++) {
+    const savedBefore = saves();
+    broker.child.kill('SIGUSR1');
+    await until(() => existsSync(temp) || saves() > savedBefore, 'compaction started (its temp file appeared) or ended');
+    const ackedBefore = writer.acked.length;
+    await until(() => writer.acked.length > ackedBefore || saves() > savedBefore, 'an acknowledgement while compacting, or its end');
+    // The temp file exists from the start of a compaction until its rename.
+    duringCompaction = writer.acked.length > ackedBefore && existsSync(temp);
+    if (!duringCompaction) await until(() => saves() > savedBefore, 'the compaction ended');
+  }
   broker.child.kill('SIGKILL');
   writer.stop();
   await new Promise((resolve) => broker.child.once('exit', resolve));
@@ -116,18 +124,18 @@ test('a SIGKILL during a compaction loses nothing, nor one after it: writes ackn
 
   // 2. Killed after a compaction that ran under writes: they followed the snapshot into the new file.
   client = await mqtt.connectAsync({ host: '127.0.0.1', port: broker.port, reconnectPeriod: 0 });
-  writer = retainedWriter(client, 'after');
+  const afterWriter = retainedWriter(client, 'after');
+  const savedBefore = saves();
+  const ackedAtStart = afterWriter.acked.length;
   broker.child.kill('SIGUSR1');
-  await until(() => existsSync(temp), 'compaction started (its temp file appeared)');
-  const ackedAtStart = writer.acked.length;
-  await broker.waitForLog(/Saved persistence store/);
-  await until(() => writer.acked.length >= ackedAtStart + 3, 'acknowledgements after the compaction');
+  await until(() => saves() > savedBefore, 'the compaction ended');
+  await until(() => afterWriter.acked.length >= ackedAtStart + 3, 'acknowledgements after the compaction');
   broker.child.kill('SIGKILL');
-  writer.stop();
+  afterWriter.stop();
   await new Promise((resolve) => broker.child.once('exit', resolve));
   client.end(true);
   broker = await startMqxBroker(t, config, { dir });
-  const afterAcked = writer.acked.length;
+  const afterAcked = afterWriter.acked.length;
   const before = total;
   total = restoredRetained(broker.log());
   assert.ok(total >= before + afterAcked && total <= before + afterAcked + 1, `restored ${total}, acknowledged ${before + afterAcked}`);
