@@ -46,12 +46,14 @@ export function remainingExpiry(message: Message, now: number): number {
 }
 
 /**
- * Payloads arrive as views into the socket's read chunk (up to 64 KiB). A message kept beyond
- * this turn (retained, queued, in flight) gets its own copy so it does not pin the whole chunk.
+ * Payloads arrive as views into the socket's read chunk. A message kept beyond this turn
+ * (retained, queued, in flight) gets its own copy when it is a small part of a big chunk, so it
+ * does not pin the whole chunk (queued and in-flight ones a little later: detach-soon.ts).
  */
+export function pinsChunk(payload: Buffer): boolean {
+  return payload.buffer.byteLength > 8192 && payload.byteLength * 2 < payload.buffer.byteLength;
+}
+
 export function detachPayload(message: Message): void {
-  const payload = message.payload;
-  if (payload.buffer.byteLength > 8192 && payload.byteLength * 2 < payload.buffer.byteLength) {
-    message.payload = Buffer.from(payload);
-  }
+  if (pinsChunk(message.payload)) message.payload = Buffer.from(message.payload);
 }

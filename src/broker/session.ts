@@ -4,7 +4,9 @@
 import type { QoS } from '../codec/index.js';
 import type { FanoutCache } from './fanout.js';
 import type { Message, Outgoing } from './message.js';
-import { detachPayload, isExpired } from './message.js';
+import { detachPayload, isExpired, pinsChunk } from './message.js';
+import { detachSoon } from './detach-soon.js';
+import type { ViewHolder } from './detach-soon.js';
 import type { ResolvedBrokerOptions } from './options.js';
 import type { Metrics } from './metrics.js';
 import type { ClientInfo } from './hooks.js';
@@ -41,7 +43,7 @@ const NO_INFLIGHT: ReadonlyMap<number, Outgoing> = new Map();
 const NO_INBOUND_QOS2: ReadonlySet<number> = new Set();
 const NO_QUEUE: readonly Outgoing[] = Object.freeze([]);
 
-export class Session {
+export class Session implements ViewHolder {
   link: SessionLink | null = null;
   /** Session Expiry Interval in seconds; 0xFFFFFFFF never expires. */
   expiryInterval = 0;
@@ -109,7 +111,7 @@ export class Session {
       this.metrics.dropped++;
       return;
     }
-    detachPayload(out.message);
+    if (pinsChunk(out.message.payload)) detachSoon(this);
     if (this.queue === NO_QUEUE) this.queue = [];
     (this.queue as Outgoing[]).push(out);
     this.queuedBytes += size;
@@ -119,7 +121,7 @@ export class Session {
   private sendNew(out: Outgoing, cache: FanoutCache | null): void {
     out.packetId = this.allocatePacketId();
     if (this.link!.sendPublish(out, false, cache)) {
-      detachPayload(out.message);
+      if (pinsChunk(out.message.payload)) detachSoon(this);
       this.track(out.packetId, out);
       this.inflightBytes += out.message.payload.length;
       this.journal?.sent(this, out);
@@ -224,6 +226,12 @@ export class Session {
     }
     if (this.journal !== null) for (const out of taken) this.journal.removed(this, out);
     return taken;
+  }
+
+  /** Copies the payloads of the messages it holds that are still views into socket read chunks. */
+  detachPayloads(): void {
+    for (const out of this.queue) detachPayload(out.message);
+    for (const out of this.inflight.values()) detachPayload(out.message);
   }
 
   /** A queued message read back from the store: queued as it was, no limits applied. */
