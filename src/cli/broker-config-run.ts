@@ -5,13 +5,13 @@ import { accessSync, constants, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { networkInterfaces } from 'node:os';
 import type { Writable } from 'node:stream';
-import { createBroker } from '../broker/broker.js';
 import type { Broker } from '../broker/broker.js';
 import type { BrokerOptions, ListenerOptions } from '../broker/options.js';
 import type { ListenerTlsOptions } from '../broker/transport/tls.js';
 import { formatIssue, loadConfigFile, parseConfigText, resolveConfig, toBrokerOptions } from '../config/index.js';
 import type { BrokerConfig, ConfigResult } from '../config/index.js';
 import { BrokerLog } from './broker-log.js';
+import { listenBroker } from './broker-listen.js';
 import { authenticateClient, needsHooks, securityHooks } from './broker-hooks.js';
 import { listenerNames, loadSecurity, SecurityFiles } from './broker-security.js';
 import type { SecurityLoad } from './broker-security.js';
@@ -88,44 +88,6 @@ export function testConfig(file: string, stdout: Writable, stderr: Writable): vo
   stdout.write(`${file}: configuration OK (${prepared.config.listeners.length} listener${prepared.config.listeners.length === 1 ? '' : 's'})\n`);
 }
 
-function bindError(error: unknown, listeners: readonly ListenerOptions[]): CliError {
-  const err = error as NodeJS.ErrnoException & { port?: number; address?: string };
-  const where = err.path ?? (err.port !== undefined ? `port ${err.port}` : listeners.map((l) => l.path ?? `port ${l.port}`).join(', '));
-  if (err.code === 'EADDRINUSE') return new CliError(`Error: Address already in use (${where}).`, 1);
-  if (err.code === 'EACCES') return new CliError(`Error: Permission denied opening ${where}.`, 1);
-  if (err.code === 'EADDRNOTAVAIL') return new CliError(`Error: Cannot assign requested address ${err.address ?? ''} (${where}).`, 1);
-  return new CliError(`Error: ${err.message}`, 1);
-}
-
-async function listenAll(options: BrokerOptions, local: boolean): Promise<Broker> {
-  let broker: Broker;
-  try {
-    broker = createBroker(options);
-  } catch (error) {
-    // The persistence store refused (in use by another broker, a newer format, unreadable).
-    throw new CliError(`Error: ${(error as Error).message}`, 1);
-  }
-  try {
-    await broker.listen();
-    return broker;
-  } catch (error) {
-    await broker.close();
-    const code = (error as NodeJS.ErrnoException).code;
-    // Local only mode on a machine without IPv6 loopback: 127.0.0.1 alone, as Mosquitto does.
-    if (local && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) {
-      const ipv4 = createBroker({ ...options, listeners: (options.listeners ?? []).filter((listener) => listener.host !== '::1') });
-      try {
-        await ipv4.listen();
-        return ipv4;
-      } catch (retryError) {
-        await ipv4.close();
-        throw bindError(retryError, options.listeners ?? []);
-      }
-    }
-    throw bindError(error, options.listeners ?? []);
-  }
-}
-
 /** The SIGUSR1 summary: one log line with the broker's state. */
 export function stateSummary(broker: Broker): string {
   const m = broker.metrics;
@@ -182,7 +144,7 @@ async function serve(run: ConfigRunOptions, stdout: Writable, stderr: Writable, 
   }
   let broker: Broker | null = null;
   try {
-    broker = await listenAll(options, config.local_only);
+    broker = await listenBroker(options, config.local_only);
     const running = broker;
     log.attachBroker((topic, payload) => running.publish(topic, payload));
     dropPrivileges(config.user, log);

@@ -3,12 +3,12 @@
 
 import type { Argv, CommandModule } from 'yargs';
 import type { Writable } from 'node:stream';
-import { createBroker } from '../broker/broker.js';
 import { tuneHeapForBroker } from './broker-heap.js';
 import type { BrokerLogger, LogType } from '../broker/logger.js';
 import type { ListenerOptions } from '../broker/options.js';
 import { runBrokerFromConfig, testConfig } from './broker-config-run.js';
-import { CliError, UsageError } from './errors.js';
+import { listenBroker } from './broker-listen.js';
+import { UsageError } from './errors.js';
 import { processOutput } from './output.js';
 import { mqxVersion } from './version.js';
 
@@ -93,7 +93,8 @@ export async function runBroker(options: BrokerRunOptions, stderr: Writable, sto
   logger.log('information', 'Starting in local only mode. Connections will only be possible from clients running on this machine.');
   logger.log('information', 'Create a configuration file which defines a listener to allow remote access.');
   logger.log('information', 'For more details see https://mosquitto.org/documentation/authentication-methods/');
-  const broker = await startListening(listeners, logger, version, options.persistenceDir);
+  const persistence = options.persistenceDir === undefined ? {} : { persistence: true, persistence_location: options.persistenceDir };
+  const broker = await listenBroker({ listeners, logger, version, ...persistence }, true);
   logger.log('information', `mqx version ${version} running`);
   const onUsr1 = () => { broker.persistence?.compact(); };
   process.on('SIGUSR1', onUsr1);
@@ -104,50 +105,6 @@ export async function runBroker(options: BrokerRunOptions, stderr: Writable, sto
   }
   logger.log('information', `mqx version ${version} terminating`);
   await broker.close();
-}
-
-async function startListening(listeners: ListenerOptions[], logger: BrokerLogger, version: string, persistenceDir?: string) {
-  const persistence = persistenceDir === undefined ? {} : { persistence: true, persistence_location: persistenceDir };
-  let broker: ReturnType<typeof createBroker>;
-  try {
-    broker = createBroker({ listeners, logger, version, ...persistence });
-  } catch (error) {
-    throw listenError(error);
-  }
-  try {
-    await broker.listen();
-    return broker;
-  } catch (error) {
-    // Releases the store (and its lock) before a retry or the exit.
-    await broker.close();
-    const code = (error as NodeJS.ErrnoException).code;
-    // No IPv6 loopback on this machine: listen on 127.0.0.1 only, as Mosquitto does.
-    if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT') {
-      const ipv4 = listeners.filter((listener) => listener.host !== '::1');
-      try {
-        broker = createBroker({ listeners: ipv4, logger, version, ...persistence });
-      } catch (retryError) {
-        throw listenError(retryError);
-      }
-      try {
-        await broker.listen();
-        return broker;
-      } catch (retryError) {
-        await broker.close();
-        throw listenError(retryError);
-      }
-    }
-    throw listenError(error);
-  }
-}
-
-function listenError(error: unknown): CliError {
-  const err = error as NodeJS.ErrnoException & { port?: number };
-  // The persistence store (a file error, or a store this version refuses): its own message.
-  if (err.path !== undefined || err.name === 'StoreFormatError' || err.name === 'StoreLockedError') return new CliError(`Error: ${err.message}`, 1);
-  if (err.code === 'EADDRINUSE') return new CliError(`Error: Address already in use (port ${err.port ?? '?'}).`, 1);
-  if (err.code === 'EACCES') return new CliError(`Error: Permission denied opening port ${err.port ?? '?'}.`, 1);
-  return new CliError(`Error: ${err.message}`, 1);
 }
 
 function waitForSignal(): Promise<NodeJS.Signals> {

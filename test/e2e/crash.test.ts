@@ -4,6 +4,7 @@
 // once), retained and subscriptions kept, and that wills of clients cut off by the crash go out.
 
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,26 @@ function startBrokerProcess(config: string): { child: ChildProcess; ready: Promi
   exited.catch(() => undefined);
   const ready = Promise.race([waitForOutput(child.stderr!, / running\n/, 15000), exited]).then(() => log);
   return { child, ready, log: () => log };
+}
+
+/**
+ * A store directory, its config on a free port and `mqx broker -c` on it, killed and started
+ * again at will; killed (and the directory removed) when the test ends.
+ */
+async function storeBroker(t: TestContext): Promise<{ port: number; log(): string; kill(): Promise<void>; start(): Promise<string> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'mqx-crash-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const config = writeConfig(dir, port);
+  let current = startBrokerProcess(config);
+  t.after(() => kill(current.child));
+  await current.ready;
+  return {
+    port,
+    log: () => current.log(),
+    kill: () => kill(current.child),
+    start: () => { current = startBrokerProcess(config); return current.ready; },
+  };
 }
 
 function kill(child: ChildProcess): Promise<void> {
@@ -109,13 +130,8 @@ async function readRetained(port: number): Promise<number> {
 }
 
 test(`crash: ${KILLS} SIGKILLs under QoS 1/2 and retained load lose no acknowledged message, retained message or subscription`, { timeout: 90_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'mqx-crash-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort();
-  const config = writeConfig(dir, port);
-  let broker = startBrokerProcess(config);
-  t.after(() => kill(broker.child));
-  await broker.ready;
+  const broker = await storeBroker(t);
+  const port = broker.port;
   let compactions = 0;
 
   const received1 = new Map<number, number>();
@@ -148,10 +164,9 @@ test(`crash: ${KILLS} SIGKILLs under QoS 1/2 and retained load lose no acknowled
     await new Promise((resolve) => setTimeout(resolve, 50 + Math.floor(Math.random() * 200)));
     await until(() => publishers.reduce((sum, p) => sum + p.acked.size, 0) > before, 10_000, () => `acknowledgements before kill ${kill_}`);
     compactions += broker.log().match(/Saved persistence store/g)?.length ?? 0;
-    await kill(broker.child);
+    await broker.kill();
     const ackedRetained = retainedWriter.lastAcked;
-    broker = startBrokerProcess(config);
-    const log = await broker.ready;
+    const log = await broker.start();
     assert.doesNotMatch(log, /Error/, `broker restart ${kill_} logged an error: ${log}`);
     // The killed broker's lock is stale: taken over, with a line saying so.
     assert.match(log, /Warning: Taking over the lock file .*mosquitto\.db\.lock left by process \d+, which has exited/);
@@ -176,13 +191,8 @@ test(`crash: ${KILLS} SIGKILLs under QoS 1/2 and retained load lose no acknowled
 
 test('crash: wills of clients cut off by a SIGKILL go out after the restart (a delayed one after its delay), not those of clients that disconnected; session expiry survives', { timeout: 30_000 }, async (t) => {
   const { RawClient } = await import('../helpers/raw-client.js');
-  const dir = mkdtempSync(join(tmpdir(), 'mqx-crash-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort();
-  const config = writeConfig(dir, port);
-  let broker = startBrokerProcess(config);
-  t.after(() => kill(broker.child));
-  await broker.ready;
+  const broker = await storeBroker(t);
+  const port = broker.port;
   const will = (name: string, delay?: number) => ({
     topic: `wills/${name}`, payload: Buffer.from(`${name} gone`), qos: 1 as const, retain: true,
     ...(delay !== undefined ? { properties: { willDelayInterval: delay } } : {}),
@@ -205,11 +215,10 @@ test('crash: wills of clients cut off by a SIGKILL go out after the restart (a d
   const { client: fence } = await RawClient.connect(port, 4, { clientId: 'fence', clean: true });
   fence.send({ cmd: 'publish', topic: 'fence', payload: Buffer.from('x'), qos: 1, messageId: 1, retain: false, dup: false });
   await fence.expect('puback');
-  await kill(broker.child);
+  await broker.kill();
   for (const client of [holder, clean311, ends5, takenSecond, fence]) client.socket.destroy();
   const killedAt = Date.now();
-  broker = startBrokerProcess(config);
-  await broker.ready;
+  await broker.start();
   const restartedAt = Date.now();
   // The wills are retained: a reader sees the immediate ones at once, the delayed one about 1 s later.
   const { client: reader } = await RawClient.connect(port, 5, { clientId: 'will-reader', clean: true });
