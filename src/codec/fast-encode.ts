@@ -255,6 +255,14 @@ export function encodePingresp(): Buffer {
   return PINGRESP;
 }
 
+const CONNACK_ACCEPTED = [Buffer.from([0x20, 0x02, 0x00, 0x00]), Buffer.from([0x20, 0x02, 0x01, 0x00])];
+
+/** A 3.1/3.1.1 CONNACK; "accepted" (one per connection) is a shared buffer: write it, never modify it. */
+export function encodeConnackV3(sessionPresent: boolean, returnCode: number): Buffer {
+  if (returnCode === 0) return CONNACK_ACCEPTED[sessionPresent ? 1 : 0]!;
+  return Buffer.from([0x20, 0x02, sessionPresent ? 1 : 0, returnCode]);
+}
+
 /** The two bytes of PINGREQ (for load generators); shared, never modify it. */
 export function encodePingreq(): Buffer {
   return PINGREQ;

@@ -6,7 +6,7 @@ import type { Packet, IPublishPacket } from 'mqtt-packet';
 import { MqttError, ReasonCode } from './reason-codes.js';
 import { FrameSplitter, SPLIT_MALFORMED, SPLIT_TOO_LARGE } from './fast-frames.js';
 import { parseFast, parseFastConnect } from './fast-parse.js';
-import { encodePublishFrame } from './fast-encode.js';
+import { encodeConnackV3, encodePublishFrame } from './fast-encode.js';
 
 export type {
   Packet, IConnectPacket, IConnackPacket, IPublishPacket, IPubackPacket, IPubrecPacket, IPubrelPacket,
@@ -141,6 +141,8 @@ export function encode(packet: Packet, protocolVersion: ProtocolVersion): Buffer
   if (packet.cmd === 'publish') {
     const frame = encodePublishFrame(packet, protocolVersion);
     if (frame !== null) return frame.bytes;
+  } else if (packet.cmd === 'connack' && protocolVersion < 5) {
+    return encodeConnackV3(packet.sessionPresent, packet.returnCode ?? 0);
   }
   return mqttPacket.generate(packet, { protocolVersion });
 }

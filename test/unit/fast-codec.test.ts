@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import mqttPacket from 'mqtt-packet';
 import { parseFast, parseFastConnect } from '../../src/codec/fast-parse.js';
-import { encodePublishFrame, copyPublishFrame, encodeAck, writeAck, encodePingresp, withRetainFlag } from '../../src/codec/fast-encode.js';
+import { encodePublishFrame, copyPublishFrame, encodeAck, writeAck, encodePingresp, withRetainFlag, encodeConnackV3 } from '../../src/codec/fast-encode.js';
 import type { PublishFields } from '../../src/codec/fast-encode.js';
 
 type Version = 3 | 4 | 5;
@@ -303,4 +303,15 @@ test('fuzz: 20,000 mutated CONNECTs: parseFastConnect is null or equal to mqtt-p
     agreed++;
   }
   assert.ok(agreed > 2000, `agreed on ${agreed}`);
+});
+
+test('encodeConnackV3 is mqtt-packet\'s 3.1/3.1.1 CONNACK byte for byte', () => {
+  for (const version of [3, 4] as const) {
+    for (const sessionPresent of [false, true]) {
+      for (const returnCode of [0, 1, 2, 3, 4, 5]) {
+        const packet = { cmd: 'connack', sessionPresent, returnCode } as mqttPacket.IConnackPacket;
+        assert.deepEqual(encodeConnackV3(sessionPresent, returnCode), mqttPacket.generate(packet, { protocolVersion: version }), `v${version} sp ${sessionPresent} rc ${returnCode}`);
+      }
+    }
+  }
 });

@@ -13,10 +13,6 @@ import { mountTopic } from '../mount-point.js';
 import { NEVER_EXPIRES } from '../session-store.js';
 import type { WillMessage } from '../session.js';
 
-/** 3.1/3.1.1 CONNACK "accepted" without and with session present: the same four bytes for every client. */
-const CONNACK_ACCEPTED = Buffer.from([0x20, 0x02, 0x00, 0x00]);
-const CONNACK_ACCEPTED_SESSION_PRESENT = Buffer.from([0x20, 0x02, 0x01, 0x00]);
-
 interface Accepted {
   clientId: string;
   assigned: boolean;
@@ -158,8 +154,7 @@ function finishConnect(connection: Connection, packet: IConnectPacket, accepted:
   connection.state = 'connected';
   connection.lastActivity = Date.now(); // keep alive counts from here (before: the CONNECT deadline)
   broker.connectionAccepted(connection);
-  if (version < 5) connection.write(sessionPresent ? CONNACK_ACCEPTED_SESSION_PRESENT : CONNACK_ACCEPTED);
-  else connection.send(connack(connection, sessionPresent, accepted));
+  connection.send(connack(connection, sessionPresent, accepted));
   if (broker.logs('notice')) broker.logger.log('notice', `New client connected from ${connection.remoteAddress} as ${clientId} ${connectSummary(version, connection.clean, connection.keepalive, username)}.`);
   session.attach(connection);
   broker.emit('connect', session.clientInfo);
@@ -189,8 +184,9 @@ function buildWill(packet: IConnectPacket, publisher: ClientInfo, mountPoint: st
   return { message, delay: packet.protocolVersion === 5 ? willDelayInterval ?? 0 : 0 };
 }
 
-/** 5.0 CONNACK with the properties Mosquitto 2.0 sends (send_connack.c, handle_connect.c). */
+/** CONNACK; in 5.0 with the properties Mosquitto 2.0 sends (send_connack.c, handle_connect.c). */
 function connack(connection: Connection, sessionPresent: boolean, accepted: Accepted): IConnackPacket {
+  if (connection.protocolVersion < 5) return { cmd: 'connack', sessionPresent, returnCode: 0 };
   const options = connection.broker.options;
   const properties: NonNullable<IConnackPacket['properties']> = {};
   if (options.max_topic_alias > 0) properties.topicAliasMaximum = options.max_topic_alias;
