@@ -2,7 +2,6 @@
 // connections and timers; listeners only hand it streams (handle()). Never imports the CLI.
 
 import { EventEmitter } from 'node:events';
-import type { Duplex } from 'node:stream';
 import { MqttError, ReasonCode } from '../codec/index.js';
 import type { PublishProperties, QoS } from '../codec/index.js';
 import { guardAuthenticate } from './auth-guard.js';
@@ -29,7 +28,7 @@ import { listenTls } from './transport/tls.js';
 import { listenUnix } from './transport/unix.js';
 import { listenWebSockets } from './transport/ws.js';
 import { streamAddress } from './transport/transport.js';
-import type { BoundAddress, StreamInfo, Transport } from './transport/transport.js';
+import type { BoundAddress, ClientStream, StreamInfo, Transport } from './transport/transport.js';
 import type { ConnectInfo } from './hooks.js';
 
 export interface PublishOptions {
@@ -129,7 +128,7 @@ export class Broker extends EventEmitter {
 
   /** One listener through its transport; every transport hands streams to handle(). */
   private openListener(listener: ListenerOptions): Promise<Transport> {
-    const accept = (stream: Duplex, info: StreamInfo) => this.handle(stream, info);
+    const accept = (stream: ClientStream, info: StreamInfo) => this.handle(stream, info);
     const onClientError = (message: string, remoteAddress: string) => {
       this.logger.log('notice', `Client connection from ${remoteAddress} failed: ${message}.`);
     };
@@ -142,7 +141,7 @@ export class Broker extends EventEmitter {
     const common = { port: listener.port, host: listener.host, name: listener.name, ipv6Only: listener.ipv6Only, onClientError };
     if (listener.protocol === 'websockets') return listenWebSockets({ ...common, tls: listener.tls }, accept);
     if (listener.tls !== undefined) return listenTls({ ...common, tls: listener.tls }, accept);
-    return listenTcp(common, accept);
+    return listenTcp({ ...common, direct: this.options.direct_tcp }, accept);
   }
 
   /** Whether clients of this listener take their user name as client id. */
@@ -155,7 +154,7 @@ export class Broker extends EventEmitter {
   }
 
   /** Serves one client over any duplex stream (a socket, a TLS stream, a WebSocket stream, a test pair). */
-  handle(stream: Duplex, info: Partial<StreamInfo> = {}): void {
+  handle(stream: ClientStream, info: Partial<StreamInfo> = {}): void {
     if (this.closing) { stream.destroy(); return; }
     const max = this.options.max_connections;
     if (max >= 0 && this.connections.size >= max) {

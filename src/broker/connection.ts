@@ -2,7 +2,6 @@
 // keepalive bookkeeping and the ONE place where an error becomes a CONNACK, DISCONNECT or close.
 
 import { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { Decoder, MqttError, ReasonCode, encode, patchPublish, connackReturnCodeFor, reasonName } from '../codec/index.js';
 import type { Packet, ProtocolVersion } from '../codec/index.js';
 import type { Broker } from './broker.js';
@@ -13,7 +12,9 @@ import type { EncodedPublish, FanoutCache } from './fanout.js';
 import type { Outgoing } from './message.js';
 import { unmountDelivery } from './mount-point.js';
 import type { Session, SessionLink, WillMessage } from './session.js';
+import { DirectSocket } from './transport/direct-tcp.js';
 import { streamAddress } from './transport/transport.js';
+import type { ClientStream } from './transport/transport.js';
 
 /** Bytes a socket may hold unsent before QoS 0 messages to it are dropped (bounded outbound queue). */
 const OUTBOUND_LIMIT = 4 * 1024 * 1024;
@@ -45,7 +46,7 @@ function flush(connection: Connection): void {
 /** The stream's connection, so that four shared listener functions serve every stream instead of
  *  four closures per connection (issue 3 counts bytes per idle connection). */
 const CONNECTION = Symbol('mqx.connection');
-type OwnedStream = Duplex & { [CONNECTION]: Connection };
+type OwnedStream = ClientStream & { [CONNECTION]: Connection };
 
 // Connection.flags bits: seven booleans in one field (issue 3 counts bytes per idle connection).
 const CLEAN = 1;
@@ -91,15 +92,15 @@ export class Connection implements SessionLink {
   lastValidTopic = '';
   private closeTimer: NodeJS.Timeout | null = null;
 
-  constructor(readonly broker: Broker, readonly stream: Duplex, private peer: string | undefined, readonly listener: string) {
+  constructor(readonly broker: Broker, readonly stream: ClientStream, private peer: string | undefined, readonly listener: string) {
     this.inboundQuota = broker.options.max_inflight_messages || 65535;
     this.decoder = new Decoder(this, broker.options.max_packet_size);
     (stream as OwnedStream)[CONNECTION] = this;
     stream.on('data', Connection.streamData);
     stream.on('error', Connection.streamError);
-    // A net socket that does not allow half-open connections always follows 'end' with 'close':
-    // listening to both would turn its one 'end' listener into an array (bytes per idle connection).
-    if (!(stream instanceof Socket) || stream.allowHalfOpen) stream.on('end', Connection.streamClosed);
+    // A net or direct socket that does not allow half-open connections always follows 'end' with
+    // 'close': listening to both would turn its one 'end' listener into an array (bytes per idle connection).
+    if (!(stream instanceof Socket || stream instanceof DirectSocket) || stream.allowHalfOpen) stream.on('end', Connection.streamClosed);
     stream.on('close', Connection.streamClosed);
   }
 

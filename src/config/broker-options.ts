@@ -181,6 +181,7 @@ export function toBrokerOptions(config: BrokerConfig, context: MappingContext = 
     // Mosquitto's "never" is the broker's 0.
     persistent_client_expiration: Math.min(config.persistent_client_expiration ?? 0, 0xffffffff),
     outgoing_topic_aliases: config.outgoing_topic_aliases,
+    direct_tcp: config.direct_tcp,
     auth_fail_limit: config.auth_fail_limit,
     auth_fail_window: config.auth_fail_window,
     auth_fail_ban: config.auth_fail_ban,

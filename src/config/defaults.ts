@@ -39,6 +39,7 @@ export const globalDefaults: Readonly<GlobalSettings> = {
   websockets_headers_size: 1024,
   websockets_log_level: 0,
   outgoing_topic_aliases: false,
+  direct_tcp: true,
   acl_check_subscribe: false,
   auth_fail_limit: 10,
   auth_fail_window: 60,

@@ -219,6 +219,7 @@ export const generalOptions: Record<string, OptionSpec> = {
   },
   // mqx's own options.
   outgoing_topic_aliases: bool('outgoing_topic_aliases'),
+  direct_tcp: bool('direct_tcp'),
   acl_check_subscribe: bool('acl_check_subscribe'),
   auth_fail_limit: {
     status: 'supported',

@@ -108,6 +108,8 @@ export interface GlobalSettings {
   websockets_log_level: number;
   /** mqx: send topic aliases to MQTT 5 subscribers that allow them. */
   outgoing_topic_aliases: boolean;
+  /** mqx: plain TCP listeners on libuv's TCP handles instead of net.Socket (faster accepts). */
+  direct_tcp: boolean;
   /** mqx: refuse a SUBSCRIBE at SUBACK when no topic under the filter could ever be read. */
   acl_check_subscribe: boolean;
   /** mqx: authentication failures from one address within auth_fail_window that ban it; 0 = off. */

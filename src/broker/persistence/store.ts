@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Duplex } from 'node:stream';
+import type { ClientStream } from '../transport/transport.js';
 import type { BrokerLogger } from '../logger.js';
 import type { Message, Outgoing } from '../message.js';
 import type { SubscriptionOptions } from '../router.js';
@@ -59,7 +59,7 @@ export class Persistence implements SessionJournal {
   private changes = 0;
   /** The log's size after the last compaction (or at start): a timed autosave skips an unchanged log. */
   private savedSize = 0;
-  private readonly held = new Map<Duplex, Held>();
+  private readonly held = new Map<ClientStream, Held>();
   private autosaveTimer: NodeJS.Timeout | null = null;
   private readonly lock: StoreLock;
   /** Sessions without a journal whose will is stored, by client id (see sessionOnline). */
@@ -252,7 +252,7 @@ export class Persistence implements SessionJournal {
    * `durable` = they acknowledge something (or carry a QoS 2 packet id); others wait only
    * behind earlier held bytes of the same stream, to keep the order.
    */
-  hold(stream: Duplex, bytes: Buffer, durable: boolean): boolean {
+  hold(stream: ClientStream, bytes: Buffer, durable: boolean): boolean {
     const held = this.held.get(stream);
     if (held === undefined && (!durable || !this.log.holding)) return false;
     const entry = { batch: this.log.lastBatch, bytes };
@@ -262,7 +262,7 @@ export class Persistence implements SessionJournal {
   }
 
   /** Ends `stream` after its held bytes went out; false = nothing held, end it now. */
-  endAfterHeld(stream: Duplex): boolean {
+  endAfterHeld(stream: ClientStream): boolean {
     const held = this.held.get(stream);
     if (held === undefined) return false;
     held.end = true;

@@ -3,6 +3,7 @@
 
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import { listenDirectTcp, loadDirectTcp } from './direct-tcp.js';
 import type { Transport, AcceptStream, BoundAddress } from './transport.js';
 
 export interface TcpListenOptions {
@@ -12,10 +13,14 @@ export interface TcpListenOptions {
   name?: string;
   /** IPv6 only, no IPv4-mapped clients (Mosquitto's socket_domain ipv6). */
   ipv6Only?: boolean;
+  /** Serve on libuv's TCP handles (direct-tcp.ts) where this Node offers them; else net.Socket. */
+  direct?: boolean;
 }
 
 /** Listens; resolves once bound (port 0 = any free port) or rejects with the bind error. */
 export function listenTcp(options: TcpListenOptions, accept: AcceptStream): Promise<Transport> {
+  const direct = options.direct === false ? null : loadDirectTcp();
+  if (direct !== null) return listenDirectTcp(direct, options, accept);
   const listener = options.name ?? String(options.port);
   const server: Server = createServer({ noDelay: true }, (socket: Socket) => {
     accept(socket, { listener });

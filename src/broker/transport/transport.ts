@@ -2,7 +2,7 @@
 // callback per accepted duplex stream; plus the one way they all name a peer.
 
 import { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { DirectSocket } from './direct-tcp.js';
 
 export interface StreamInfo {
   /** `host:port` of the peer, for log lines; a plain TCP listener leaves it to the connection to ask its socket when needed. */
@@ -13,7 +13,28 @@ export interface StreamInfo {
   certificateUsername?: string | null;
 }
 
-export type AcceptStream = (stream: Duplex, info: StreamInfo) => void;
+/**
+ * What the broker asks of a client's stream: any Duplex (net/TLS sockets, WebSocket streams,
+ * test pairs) or a DirectSocket (plain TCP on libuv's handle, direct-tcp.ts).
+ */
+export interface ClientStream {
+  readonly destroyed: boolean;
+  /** Bytes written but not yet taken by the kernel (bounds the outbound queue). */
+  readonly writableLength: number;
+  readonly writableNeedDrain: boolean;
+  readonly allowHalfOpen?: boolean;
+  write(chunk: Buffer): boolean;
+  end(): unknown;
+  destroy(error?: Error): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'end' | 'close', listener: () => void): unknown;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+export type AcceptStream = (stream: ClientStream, info: StreamInfo) => void;
 
 export interface BoundAddress {
   protocol: 'mqtt' | 'websockets';
@@ -37,6 +58,6 @@ export function peerAddress(socket: { remoteAddress?: string | undefined; remote
 }
 
 /** The peer of any stream the broker serves: the address its listener gave, else a socket's own, else 'stream'. */
-export function streamAddress(stream: Duplex, given?: string): string {
-  return given ?? (stream instanceof Socket ? peerAddress(stream) : 'stream');
+export function streamAddress(stream: ClientStream, given?: string): string {
+  return given ?? (stream instanceof Socket || stream instanceof DirectSocket ? peerAddress(stream) : 'stream');
 }

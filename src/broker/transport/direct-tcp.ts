@@ -1,0 +1,378 @@
+// Plain TCP listeners on libuv's TCP handles directly: the binding under net.Socket (Node's own
+// tcp_wrap and stream_wrap), without a net.Socket, its two stream states and its event plumbing
+// per connection. That layer costs more CPU per accepted connection than Mosquitto spends in all
+// (bench/broker-bench.mjs, node-floor: net 60-84 µs, these handles 29-43 µs, Mosquitto ~75 µs),
+// and issue 3's connect rate is set by the broker's CPU per connection.
+//
+// The binding is Node's internal interface: loadDirectTcp() checks every function and constant
+// used here and returns null when one is missing (another Node version, a permission model, or
+// --pending-deprecation, under which process.binding warns); tcp.ts then uses net as before.
+// DirectSocket does what the broker asks of a stream (ClientStream) and what net.Socket does
+// with allowHalfOpen false: writes in order, end() after the queued writes, close after both
+// sides ended, 'data' / 'end' / 'error' / 'close' / 'drain' events.
+
+import { EventEmitter } from 'node:events';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { getSystemErrorMap, getSystemErrorName } from 'node:util';
+import type { AcceptStream, BoundAddress, Transport } from './transport.js';
+
+interface TcpHandle {
+  /** Must always be a function (the binding asserts it). */
+  onread: (this: TcpHandle, arrayBuffer: ArrayBuffer | undefined) => void;
+  onconnection: (this: TcpHandle, status: number, client?: TcpHandle) => void;
+  readStart(): number;
+  readStop(): number;
+  writeBuffer(req: WriteRequest, data: Buffer): number;
+  shutdown(req: ShutdownRequest): number;
+  close(callback: (this: TcpHandle) => void): void;
+  getpeername(out: Record<string, unknown>): number;
+  getsockname(out: Record<string, unknown>): number;
+  setNoDelay(enable: boolean): number;
+  bind(address: string, port: number): number;
+  bind6(address: string, port: number, flags: number): number;
+  listen(backlog: number): number;
+  [SOCKET]?: DirectSocket;
+}
+
+interface WriteRequest {
+  handle: TcpHandle;
+  oncomplete: (this: WriteRequest, status: number) => void;
+  async: boolean;
+  bytes: number;
+  buffer: Buffer | null;
+  socket: DirectSocket;
+}
+
+interface ShutdownRequest {
+  handle: TcpHandle;
+  oncomplete: (this: ShutdownRequest, status: number) => void;
+  socket: DirectSocket;
+}
+
+interface DirectTcp {
+  TCP: new (type: number) => TcpHandle;
+  serverType: number;
+  ipv6OnlyFlag: number;
+  WriteWrap: new () => WriteRequest;
+  ShutdownWrap: new () => ShutdownRequest;
+  state: Int32Array;
+  readBytesOrError: number;
+  arrayBufferOffset: number;
+  lastWriteWasAsync: number;
+}
+
+const SOCKET = Symbol('mqx.directSocket');
+/** net.Socket's writable highWaterMark: writableNeedDrain turns true at this many unsent bytes. */
+const HIGH_WATER_MARK = 16 * 1024;
+const LISTEN_BACKLOG = 511;
+/** What handle.shutdown() returns when it finished at once (StreamBase: nothing left to flush). */
+const SHUTDOWN_DONE_SYNC = 1;
+
+let loaded: DirectTcp | null | undefined;
+
+/** The handles, or null when this Node does not offer every part used here (net is used then). */
+export function loadDirectTcp(): DirectTcp | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  if (pendingDeprecation()) return null;
+  try {
+    const binding = (process as unknown as { binding?: (name: string) => Record<string, unknown> }).binding;
+    if (typeof binding !== 'function') return null;
+    const tcpWrap = binding('tcp_wrap') as { TCP?: DirectTcp['TCP'] & { prototype: Record<string, unknown> }; constants?: Record<string, unknown> };
+    const streamWrap = binding('stream_wrap') as Record<string, unknown>;
+    const TCP = tcpWrap.TCP;
+    const constants = tcpWrap.constants;
+    if (typeof TCP !== 'function' || constants === undefined || typeof constants.SERVER !== 'number' || typeof constants.UV_TCP_IPV6ONLY !== 'number') return null;
+    const methods = ['readStart', 'readStop', 'writeBuffer', 'shutdown', 'close', 'getpeername', 'getsockname', 'setNoDelay', 'bind', 'bind6', 'listen'];
+    if (!methods.every((name) => typeof TCP.prototype[name] === 'function')) return null;
+    const { WriteWrap, ShutdownWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync } = streamWrap;
+    if (typeof WriteWrap !== 'function' || typeof ShutdownWrap !== 'function' || !(streamBaseState instanceof Int32Array)) return null;
+    if (typeof kReadBytesOrError !== 'number' || typeof kArrayBufferOffset !== 'number' || typeof kLastWriteWasAsync !== 'number') return null;
+    loaded = {
+      TCP, serverType: constants.SERVER, ipv6OnlyFlag: constants.UV_TCP_IPV6ONLY,
+      WriteWrap: WriteWrap as DirectTcp['WriteWrap'], ShutdownWrap: ShutdownWrap as DirectTcp['ShutdownWrap'],
+      state: streamBaseState, readBytesOrError: kReadBytesOrError, arrayBufferOffset: kArrayBufferOffset, lastWriteWasAsync: kLastWriteWasAsync,
+    };
+  } catch {
+    loaded = null;
+  }
+  return loaded;
+}
+
+/** Whether Node warns about process.binding() here (DEP0111 is a pending deprecation). */
+function pendingDeprecation(): boolean {
+  return process.execArgv.includes('--pending-deprecation') || process.env.NODE_PENDING_DEPRECATION === '1' ||
+    (process.env.NODE_OPTIONS ?? '').split(/\s+/).includes('--pending-deprecation');
+}
+
+/** An error shaped as Node's own for a failed libuv call (code, errno, syscall; "read ECONNRESET"). */
+function uvError(status: number, syscall: string, address?: string, port?: number): NodeJS.ErrnoException & { address?: string; port?: number } {
+  const code = getSystemErrorName(status);
+  const description = getSystemErrorMap().get(status)?.[1];
+  const where = address === undefined ? '' : ` ${address}${port !== undefined ? `:${port}` : ''}`;
+  const error: NodeJS.ErrnoException & { address?: string; port?: number } = new Error(`${syscall} ${code}${description ? `: ${description}` : ''}${where}`);
+  error.code = code;
+  error.errno = status;
+  error.syscall = syscall;
+  if (address !== undefined) error.address = address;
+  if (port !== undefined) error.port = port;
+  return error;
+}
+
+// Flags bits (one field instead of six booleans: issue 3 counts bytes per idle connection).
+const DESTROYED = 1;
+const PAUSED = 2;
+const ENDING = 4;
+const SHUT_DOWN = 8;
+const READ_ENDED = 16;
+const NEED_DRAIN = 32;
+
+/** One accepted TCP connection on a libuv handle; the subset of net.Socket the broker uses. */
+export class DirectSocket extends EventEmitter {
+  /** Like net.Socket({ allowHalfOpen: false }): the end of the peer's data ends ours, then closes. */
+  readonly allowHalfOpen = false;
+  /** Bytes handed to write() that the kernel has not taken yet. */
+  writableLength = 0;
+  private flags = 0;
+  private pendingWrites = 0;
+  private closeError: Error | null = null;
+  private peer: Record<string, unknown> | null = null;
+
+  constructor(private readonly handle: TcpHandle, /** @internal */ readonly tcp: DirectTcp) {
+    super();
+    handle[SOCKET] = this;
+    handle.onread = onRead;
+  }
+
+  get destroyed(): boolean { return (this.flags & DESTROYED) !== 0; }
+  get writableNeedDrain(): boolean { return (this.flags & NEED_DRAIN) !== 0; }
+  get remoteAddress(): string | undefined { return this.peerName().address as string | undefined; }
+  get remotePort(): number | undefined { return this.peerName().port as number | undefined; }
+
+  private peerName(): Record<string, unknown> {
+    if (this.peer === null) {
+      const out: Record<string, unknown> = {};
+      if (!this.destroyed) this.handle.getpeername(out);
+      this.peer = out;
+    }
+    return this.peer;
+  }
+
+  /** Starts reading (the listener calls this once the broker has attached its listeners). */
+  start(): void {
+    if ((this.flags & (PAUSED | DESTROYED)) !== 0) return;
+    const status = this.handle.readStart();
+    if (status !== 0) this.destroy(uvError(status, 'read'));
+  }
+
+  write(chunk: Buffer): boolean {
+    if ((this.flags & (DESTROYED | ENDING)) !== 0) return false;
+    const tcp = this.tcp;
+    const req = new tcp.WriteWrap();
+    req.handle = this.handle;
+    req.oncomplete = onWriteComplete;
+    req.async = false;
+    req.bytes = chunk.length;
+    req.buffer = null;
+    req.socket = this;
+    const status = this.handle.writeBuffer(req, chunk);
+    if (status !== 0) { this.destroy(uvError(status, 'write')); return false; }
+    if (tcp.state[tcp.lastWriteWasAsync] !== 0) {
+      // The kernel took only part of it: libuv writes the rest when the socket can take it.
+      req.async = true;
+      req.buffer = chunk;
+      this.pendingWrites++;
+      this.writableLength += chunk.length;
+      if (this.writableLength >= HIGH_WATER_MARK) this.flags |= NEED_DRAIN;
+    }
+    return (this.flags & NEED_DRAIN) === 0;
+  }
+
+  /** Ends our side after the queued writes (FIN, not RST), then closes once the peer ended too. */
+  end(): this {
+    if ((this.flags & (DESTROYED | ENDING)) !== 0) return this;
+    this.flags |= ENDING;
+    if (this.pendingWrites === 0) this.shutdown();
+    return this;
+  }
+
+  destroy(error?: Error): this {
+    if (this.destroyed) return this;
+    this.flags |= DESTROYED;
+    if (error !== undefined) this.closeError = error;
+    this.handle.onread = ignoreRead;
+    this.handle.close(onHandleClose);
+    return this;
+  }
+
+  pause(): this {
+    if ((this.flags & (PAUSED | DESTROYED)) === 0) {
+      this.flags |= PAUSED;
+      if ((this.flags & READ_ENDED) === 0) this.handle.readStop();
+    }
+    return this;
+  }
+
+  resume(): this {
+    if ((this.flags & PAUSED) !== 0) {
+      this.flags &= ~PAUSED;
+      if ((this.flags & (READ_ENDED | DESTROYED)) === 0) this.handle.readStart();
+    }
+    return this;
+  }
+
+  private shutdown(): void {
+    const req = new this.tcp.ShutdownWrap();
+    req.handle = this.handle;
+    req.oncomplete = onShutdownComplete;
+    req.socket = this;
+    const status = this.handle.shutdown(req);
+    if (status === SHUTDOWN_DONE_SYNC) this.shutDown();
+    else if (status !== 0) this.destroy(status === ENOTCONN ? undefined : uvError(status, 'shutdown'));
+  }
+
+  private shutDown(): void {
+    this.flags |= SHUT_DOWN;
+    if ((this.flags & READ_ENDED) !== 0) this.destroy();
+  }
+
+  /** @internal from onRead: the peer sent FIN. */
+  readEnded(): void {
+    this.flags |= READ_ENDED;
+    this.emit('end');
+    if ((this.flags & SHUT_DOWN) !== 0) this.destroy();
+    else this.end();
+  }
+
+  /** @internal from onWriteComplete. */
+  written(req: WriteRequest, status: number): void {
+    if (this.destroyed) return;
+    if (status < 0) { this.destroy(uvError(status, 'write')); return; }
+    this.pendingWrites--;
+    this.writableLength -= req.bytes;
+    if (this.pendingWrites !== 0) return;
+    if ((this.flags & NEED_DRAIN) !== 0) { this.flags &= ~NEED_DRAIN; this.emit('drain'); }
+    if ((this.flags & (ENDING | DESTROYED)) === ENDING) this.shutdown();
+  }
+
+  /** @internal from onShutdownComplete. */
+  shutdownFinished(status: number): void {
+    if (this.destroyed) return;
+    if (status < 0 && status !== ENOTCONN) { this.destroy(uvError(status, 'shutdown')); return; }
+    this.shutDown();
+  }
+
+  /** @internal from onHandleClose: 'error' (if any) then 'close', as net.Socket emits them. */
+  closed(): void {
+    const error = this.closeError;
+    this.closeError = null;
+    if (error !== null) this.emit('error', error);
+    this.emit('close', error !== null);
+  }
+}
+
+/** libuv's ENOTCONN (negative errno): shutting down a socket the peer already reset is no error. */
+const ENOTCONN = -107;
+
+// Shared callbacks (no closure per connection); `this` is the handle or request, as Node calls them.
+function onRead(this: TcpHandle, arrayBuffer: ArrayBuffer | undefined): void {
+  const socket = this[SOCKET]!;
+  const tcp = socket.tcp;
+  const nread = tcp.state[tcp.readBytesOrError]!;
+  if (nread > 0) {
+    if (!socket.destroyed) socket.emit('data', Buffer.from(arrayBuffer!, tcp.state[tcp.arrayBufferOffset]!, nread));
+    return;
+  }
+  if (nread === 0 || socket.destroyed) return;
+  if (getSystemErrorName(nread) === 'EOF') socket.readEnded();
+  else socket.destroy(uvError(nread, 'read'));
+}
+
+function ignoreRead(): void {}
+
+function ignoreConnection(): void {}
+
+function onWriteComplete(this: WriteRequest, status: number): void {
+  this.socket.written(this, status);
+}
+
+function onShutdownComplete(this: ShutdownRequest, status: number): void {
+  this.socket.shutdownFinished(status);
+}
+
+function onHandleClose(this: TcpHandle): void {
+  const socket = this[SOCKET];
+  this[SOCKET] = undefined;
+  socket?.closed();
+}
+
+export interface DirectTcpListenOptions {
+  port: number;
+  host?: string;
+  /** Listener name for per-listener settings; default the port. */
+  name?: string;
+  ipv6Only?: boolean;
+}
+
+/**
+ * Binds and listens as net.Server.listen({ port, host, ipv6Only }) does (no host: `::`, else
+ * 0.0.0.0 where IPv6 is missing; a name: its first address), with the same errors; each accepted
+ * connection goes to `accept` as a DirectSocket with TCP_NODELAY set.
+ */
+export async function listenDirectTcp(tcp: DirectTcp, options: DirectTcpListenOptions, accept: AcceptStream): Promise<Transport> {
+  const listener = options.name ?? String(options.port);
+  const server = await bindServer(tcp, options);
+  const status = server.handle.listen(LISTEN_BACKLOG);
+  if (status !== 0) {
+    server.handle.close(() => {});
+    throw uvError(status, 'listen', server.host, options.port);
+  }
+  server.handle.onconnection = function onConnection(this: TcpHandle, connectStatus: number, client?: TcpHandle): void {
+    // A failed accept (e.g. out of file descriptors) leaves nothing to serve; libuv keeps listening.
+    if (connectStatus !== 0 || client === undefined) return;
+    client.setNoDelay(true);
+    const socket = new DirectSocket(client, tcp);
+    accept(socket, { listener });
+    if (!socket.destroyed) socket.start();
+  };
+  const name: Record<string, unknown> = {};
+  server.handle.getsockname(name);
+  const family = name.family === 'IPv6' || name.family === 6 ? 'IPv6' : 'IPv4';
+  const address: BoundAddress = { protocol: 'mqtt', host: String(name.address), port: Number(name.port), family };
+  let closed = false;
+  return {
+    address,
+    // Stop accepting at once: open connections are the broker's to close.
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      server.handle.onconnection = ignoreConnection;
+      await new Promise<void>((resolve) => server.handle.close(() => resolve()));
+    },
+  };
+}
+
+async function bindServer(tcp: DirectTcp, options: DirectTcpListenOptions): Promise<{ handle: TcpHandle; host: string }> {
+  const flags = options.ipv6Only === true ? tcp.ipv6OnlyFlag : 0;
+  const tryBind = (host: string, family: number): { handle: TcpHandle; status: number } => {
+    const handle = new tcp.TCP(tcp.serverType);
+    const status = family === 6 ? handle.bind6(host, options.port, flags) : handle.bind(host, options.port);
+    if (status !== 0) handle.close(() => {});
+    return { handle, status };
+  };
+  if (options.host === undefined) {
+    // net.Server: the IPv6 any-address (dual stack), or the IPv4 one where IPv6 is unavailable.
+    const v6 = tryBind('::', 6);
+    if (v6.status === 0) return { handle: v6.handle, host: '::' };
+    const v4 = tryBind('0.0.0.0', 4);
+    if (v4.status === 0) return { handle: v4.handle, host: '0.0.0.0' };
+    throw uvError(v6.status, 'listen', '::', options.port);
+  }
+  let host = options.host;
+  let family = isIP(host);
+  if (family === 0) ({ address: host, family } = await lookup(host));
+  const bound = tryBind(host, family);
+  if (bound.status !== 0) throw uvError(bound.status, 'listen', host, options.port);
+  return { handle: bound.handle, host };
+}
