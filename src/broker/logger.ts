@@ -9,7 +9,8 @@ export interface BrokerLogger {
   enabled?(type: LogType): boolean;
 }
 
-export const silentLogger: BrokerLogger = { log() {} };
+/** The default without a logger: lines go nowhere, so none is built (no peer address asked per connection). */
+export const silentLogger: BrokerLogger = { log() {}, enabled: () => false };
 
 /** Mosquitto's `(p2, c1, k60, u'name')` summary of a CONNECT. */
 export function connectSummary(protocolVersion: number, clean: boolean, keepalive: number, username?: string): string {

@@ -116,3 +116,21 @@ test('bind_interface lo: the listener binds the loopback interface\'s addresses'
   const c = await client(t, `mqtt://127.0.0.1:${broker.port}`, { clientId: 'on-lo' });
   assert.equal(c.connected, true);
 });
+
+test('direct_tcp: on by default, off with `direct_tcp false`, and off without a warning under --pending-deprecation', async (t) => {
+  const cases = [
+    { config: '', env: {} },
+    { config: 'direct_tcp false\n', env: {} },
+    // process.binding() would print DEP0111 here: the broker uses net.Socket instead.
+    { config: '', env: { NODE_OPTIONS: '--pending-deprecation' } },
+  ];
+  for (const { config, env } of cases) {
+    const broker = await startMqxBroker(t, `${config}listener PORT 127.0.0.1\nallow_anonymous true`, { env });
+    const sub = await client(t, `mqtt://127.0.0.1:${broker.port}`, { clientId: 'direct-sub' });
+    const pub = await client(t, `mqtt://127.0.0.1:${broker.port}`, { clientId: 'direct-pub', protocolVersion: 5 });
+    assert.equal(await roundTrip(sub, pub, 'direct/a', 'either way'), 'either way');
+    await broker.stop();
+    assert.doesNotMatch(broker.log(), /DeprecationWarning|DEP0111/);
+  }
+  await assert.rejects(startMqxBroker(t, 'direct_tcp maybe\nlistener PORT 127.0.0.1'), /direct_tcp/);
+});

@@ -36,7 +36,7 @@ export function fill(text: string, port: number, dir: string): string {
  * Writes `config` (with `log_dest stderr`, `log_type all` and `user root` unless it sets them)
  * and starts mqx broker on it; resolves once it logs "running".
  */
-export async function startMqxBroker(t: TestContext, config: string, options: { dir?: string; args?: string[] } = {}): Promise<RunningMqxBroker> {
+export async function startMqxBroker(t: TestContext, config: string, options: { dir?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningMqxBroker> {
   const dir = options.dir ?? tempDir(t);
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
@@ -45,7 +45,7 @@ export async function startMqxBroker(t: TestContext, config: string, options: { 
     const user = /^user /m.test(config) ? '' : 'user root\n';
     const configPath = join(dir, 'mosquitto.conf');
     writeFileSync(configPath, fill(`${logging}${user}${config}\n`, port, dir));
-    const child = spawnMqx(['broker', '-c', configPath, ...(options.args ?? [])]);
+    const child = spawnMqx(['broker', '-c', configPath, ...(options.args ?? [])], { env: options.env });
     let logged = '';
     child.stderr!.on('data', (chunk: Buffer) => { logged += chunk.toString(); });
     const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`mqx broker exited (${code}): ${logged}`))));
