@@ -229,7 +229,7 @@ export class DirectSocket extends EventEmitter {
     req.socket = this;
     const status = this.handle.shutdown(req);
     if (status === SHUTDOWN_DONE_SYNC) this.shutDown();
-    else if (status !== 0) this.destroy(status === ENOTCONN ? undefined : uvError(status, 'shutdown'));
+    else if (status !== 0) this.destroy(notConnected(status) ? undefined : uvError(status, 'shutdown'));
   }
 
   private shutDown(): void {
@@ -259,7 +259,7 @@ export class DirectSocket extends EventEmitter {
   /** @internal from onShutdownComplete. */
   shutdownFinished(status: number): void {
     if (this.destroyed) return;
-    if (status < 0 && status !== ENOTCONN) { this.destroy(uvError(status, 'shutdown')); return; }
+    if (status < 0 && !notConnected(status)) { this.destroy(uvError(status, 'shutdown')); return; }
     this.shutDown();
   }
 
@@ -272,8 +272,10 @@ export class DirectSocket extends EventEmitter {
   }
 }
 
-/** libuv's ENOTCONN (negative errno): shutting down a socket the peer already reset is no error. */
-const ENOTCONN = -107;
+/** Shutting down a socket the peer already reset (ENOTCONN) is no error, as in net.Socket. */
+function notConnected(status: number): boolean {
+  return getSystemErrorName(status) === 'ENOTCONN';
+}
 
 // Shared callbacks (no closure per connection); `this` is the handle or request, as Node calls them.
 function onRead(this: TcpHandle, arrayBuffer: ArrayBuffer | undefined): void {
