@@ -66,6 +66,8 @@ const SOCKET = Symbol('mqx.directSocket');
 /** net.Socket's writable highWaterMark: writableNeedDrain turns true at this many unsent bytes. */
 const HIGH_WATER_MARK = 16 * 1024;
 const LISTEN_BACKLOG = 511;
+/** Systems whose accepted TCP sockets inherit TCP_NODELAY from the listening socket. */
+const NODELAY_INHERITED = new Set(['linux', 'darwin', 'freebsd', 'openbsd', 'netbsd']);
 /** What handle.shutdown() returns when it finished at once (StreamBase: nothing left to flush). */
 const SHUTDOWN_DONE_SYNC = 1;
 
@@ -330,10 +332,13 @@ export async function listenDirectTcp(tcp: DirectTcp, options: DirectTcpListenOp
     server.handle.close(() => {});
     throw uvError(status, 'listen', server.host, options.port);
   }
+  // TCP_NODELAY on the listening socket: Linux, macOS and the BSDs copy it to every accepted
+  // socket, which saves a setsockopt per connection; elsewhere each socket gets its own.
+  const inherited = NODELAY_INHERITED.has(process.platform) && server.handle.setNoDelay(true) === 0;
   server.handle.onconnection = function onConnection(this: TcpHandle, connectStatus: number, client?: TcpHandle): void {
     // A failed accept (e.g. out of file descriptors) leaves nothing to serve; libuv keeps listening.
     if (connectStatus !== 0 || client === undefined) return;
-    client.setNoDelay(true);
+    if (!inherited) client.setNoDelay(true);
     const socket = new DirectSocket(client, tcp);
     accept(socket, { listener });
     if (!socket.destroyed) socket.start();
