@@ -341,7 +341,8 @@ export class Connection implements SessionLink {
     const wasConnected = this.state === 'connected';
     this.flush();
     this.state = 'closed';
-    if (this.broker.persistence?.endAfterHeld(this.stream) !== true) this.stream.end();
+    // (Ending a stream already destroyed would build a Node error with a stack trace, for nothing.)
+    if (this.broker.persistence?.endAfterHeld(this.stream) !== true && !this.stream.destroyed) this.stream.end();
     // A peer that never reads must not keep the socket alive after we closed (a stream that is
     // already destroyed, e.g. when its 'close' brought us here, needs no timer).
     if (!this.stream.destroyed) {

@@ -28,6 +28,14 @@ async function brokerIn(t: TestContext, mode: (typeof MODES)[number]): Promise<T
   return broker;
 }
 
+/** Subscribes a watcher to will/#; resolves to a function giving the topic of the next will it receives. */
+async function watchWills(broker: TestBroker): Promise<() => Promise<string>> {
+  const watcher = await broker.connect(4, { clientId: 'watcher' });
+  watcher.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'will/#', qos: 0 }] });
+  await watcher.expect('suback');
+  return async () => ((await watcher.expect('publish')) as { topic: string }).topic;
+}
+
 /** A session touching every write path: CONNACK, SUBACK, QoS 1 and 2 both ways, 1 MiB payloads, PINGRESP. */
 async function conversation(broker: TestBroker): Promise<Array<{ cmd: string; bytes: string }>> {
   const seen: Array<{ cmd: string; bytes: string }> = [];
@@ -97,25 +105,19 @@ for (const mode of MODES) {
 
   test(`${mode.name}: a client that half-closes without DISCONNECT gets its will published and the connection closed`, async (t) => {
     const broker = await brokerIn(t, mode);
-    const watcher = await broker.connect(4, { clientId: 'watcher' });
-    watcher.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'will/#', qos: 0 }] });
-    await watcher.expect('suback');
+    const nextWill = await watchWills(broker);
     const leaver = await broker.connect(4, { clientId: 'leaver', will: { topic: 'will/leaver', payload: Buffer.from('gone'), qos: 0, retain: false } });
     leaver.socket.end();
     await leaver.closed;
-    const will = await watcher.expect('publish');
-    assert.equal((will as { topic: string }).topic, 'will/leaver');
+    assert.equal(await nextWill(), 'will/leaver');
   });
 
   test(`${mode.name}: a connection reset publishes the will; a refused CONNACK arrives before the broker's FIN`, async (t) => {
     const broker = await brokerIn(t, mode);
-    const watcher = await broker.connect(5, { clientId: 'watcher' });
-    watcher.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'will/#', qos: 0 }] });
-    await watcher.expect('suback');
+    const nextWill = await watchWills(broker);
     const victim = await broker.connect(5, { clientId: 'victim', will: { topic: 'will/victim', payload: Buffer.from('reset'), qos: 0, retain: false } });
     victim.socket.resetAndDestroy();
-    const will = await watcher.expect('publish');
-    assert.equal((will as { topic: string }).topic, 'will/victim');
+    assert.equal(await nextWill(), 'will/victim');
     // Protocol level 6 is refused with CONNACK return code 1, written before the broker's FIN.
     const bad = await broker.open(4);
     bad.sendBytes([0x10, 0x0d, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x06, 0x02, 0x00, 0x00, 0x00, 0x01, 0x78]);

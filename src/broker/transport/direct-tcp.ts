@@ -1,7 +1,7 @@
 // Plain TCP listeners on libuv's TCP handles directly: the binding under net.Socket (Node's own
 // tcp_wrap and stream_wrap), without a net.Socket, its two stream states and its event plumbing
 // per connection. That layer costs more CPU per accepted connection than Mosquitto spends in all
-// (bench/broker-bench.mjs, node-floor: net 60-84 µs, these handles 29-43 µs, Mosquitto ~75 µs),
+// (a bare server answering CONNACK: 60-84 µs on net, 29-43 µs on these handles; Mosquitto 45-75 µs),
 // and issue 3's connect rate is set by the broker's CPU per connection.
 //
 // The binding is Node's internal interface: loadDirectTcp() checks every function and constant
@@ -230,11 +230,11 @@ export class DirectSocket extends EventEmitter {
     req.oncomplete = onShutdownComplete;
     req.socket = this;
     const status = this.handle.shutdown(req);
-    if (status === SHUTDOWN_DONE_SYNC) this.shutDown();
+    if (status === SHUTDOWN_DONE_SYNC) this.writeSideClosed();
     else if (status !== 0) this.destroy(notConnected(status) ? undefined : uvError(status, 'shutdown'));
   }
 
-  private shutDown(): void {
+  private writeSideClosed(): void {
     this.flags |= SHUT_DOWN;
     if ((this.flags & READ_ENDED) !== 0) this.destroy();
   }
@@ -262,7 +262,7 @@ export class DirectSocket extends EventEmitter {
   shutdownFinished(status: number): void {
     if (this.destroyed) return;
     if (status < 0 && !notConnected(status)) { this.destroy(uvError(status, 'shutdown')); return; }
-    this.shutDown();
+    this.writeSideClosed();
   }
 
   /** @internal from onHandleClose: 'error' (if any) then 'close', as net.Socket emits them. */

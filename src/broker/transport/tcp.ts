@@ -1,5 +1,6 @@
-// TCP listener: accepts sockets and hands each one, as a plain duplex stream, to the broker.
-// Must not parse MQTT or know about sessions (STYLE habit 7); TLS, WebSockets, unix are siblings.
+// TCP listener: accepts sockets and hands each one to the broker, as a DirectSocket on libuv's
+// handle (direct-tcp.ts) where this Node offers one, else as a net.Socket. Must not parse MQTT
+// or know about sessions (STYLE habit 7); TLS, WebSockets, unix are siblings.
 
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
