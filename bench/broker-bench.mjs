@@ -8,7 +8,7 @@
 // on a shared machine single runs of the latency tails and the connect rate vary by 2x or more.
 // Aedes is never a dependency of mqx: install it elsewhere (mkdir /tmp/aedes-bench && cd /tmp/aedes-bench
 // && npm install aedes) and pass its package directory with --aedes or AEDES_PATH.
-// node-floor (idle scenario only) is a bare Node net server answering CONNACK: what Node itself costs per connection.
+// node-floor (idle scenario only) is a bare Node net server answering CONNACK: what a connection costs on net.Socket.
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

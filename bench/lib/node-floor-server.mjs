@@ -1,6 +1,7 @@
-// The floor under any Node broker: a bare net server that answers every chunk with a CONNACK and
-// does nothing else. For the idle-connections scenario only (`--brokers mqx,mosquitto,node-floor`):
-// what a connection costs Node itself (net.Socket, its streams, libuv), before any MQTT work.
+// The floor under a Node broker built on net: a bare net server that answers every chunk with a
+// CONNACK and does nothing else. For the idle-connections scenario only (`--brokers mqx,mosquitto,node-floor`):
+// what a connection costs on net.Socket (its streams, libuv), before any MQTT work. mqx's plain TCP
+// listeners are below it (src/broker/transport/direct-tcp.ts).
 // Usage: node bench/lib/node-floor-server.mjs PORT
 
 import { createServer } from 'node:net';

@@ -274,6 +274,9 @@ export class DirectSocket extends EventEmitter {
   }
 }
 
+/** libuv's end-of-stream status (-4095 everywhere), looked up once by its name. */
+const UV_EOF = [...getSystemErrorMap()].find(([, [name]]) => name === 'EOF')?.[0] ?? -4095;
+
 /** Shutting down a socket the peer already reset (ENOTCONN) is no error, as in net.Socket. */
 function notConnected(status: number): boolean {
   return getSystemErrorName(status) === 'ENOTCONN';
@@ -289,7 +292,7 @@ function onRead(this: TcpHandle, arrayBuffer: ArrayBuffer | undefined): void {
     return;
   }
   if (nread === 0 || socket.destroyed) return;
-  if (getSystemErrorName(nread) === 'EOF') socket.readEnded();
+  if (nread === UV_EOF) socket.readEnded();
   else socket.destroy(uvError(nread, 'read'));
 }
 
