@@ -1,0 +1,85 @@
+// How a freshly started broker's CPU per connection changes as it accepts its first connections:
+// mqx (a JIT runtime) pays for V8's warm-up at first, Mosquitto does not. Each broker is started
+// anew per run, pinned to core 0 (this generator on core 1), and given `--chunks` chunks of
+// `--chunk-size` connections (100 in flight); for each chunk it prints the connect rate and the
+// broker's CPU per connection (from /proc, 10 ms ticks), median over `--repeat` interleaved runs.
+//
+// Usage: npm run build && node bench/connect-warmup.mjs [--brokers mqx,mosquitto] [--repeat 5]
+//          [--chunks 5] [--chunk-size 2000]
+
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startBroker } from './lib/brokers.mjs';
+import { RawClient, connectMany } from './lib/raw-client.mjs';
+
+function parseArgs(argv) {
+  const options = { brokers: ['mqx', 'mosquitto'], repeat: 5, chunks: 5, chunkSize: 2000 };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${flag} needs a value`);
+      return next;
+    };
+    if (flag === '--brokers') options.brokers = value().split(',');
+    else if (flag === '--repeat') options.repeat = Math.max(1, Math.min(15, Math.floor(Number(value())) || 1));
+    else if (flag === '--chunks') options.chunks = Math.max(1, Math.min(10, Math.floor(Number(value())) || 1));
+    else if (flag === '--chunk-size') options.chunkSize = Math.max(100, Math.min(5000, Math.floor(Number(value())) || 100));
+    else throw new Error(`unknown option ${flag}`);
+  }
+  return options;
+}
+
+if (process.env.MQX_BENCH_PINNED !== '1') {
+  const result = spawnSync('taskset', ['-c', '1', process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit', env: { ...process.env, MQX_BENCH_PINNED: '1' },
+  });
+  process.exit(result.status ?? 1);
+}
+
+let options;
+try {
+  options = parseArgs(process.argv.slice(2));
+} catch (error) {
+  console.error(`Error: ${error.message}`);
+  process.exit(2);
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** One fresh broker: per chunk, [connections/s, broker CPU µs per connection]. */
+async function run(kind, runIndex) {
+  const broker = await startBroker(kind);
+  const clients = [];
+  try {
+    clients.push(await new RawClient(broker.port, `warm${runIndex}`).connect());
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const chunks = [];
+    for (let chunk = 0; chunk < options.chunks; chunk++) {
+      const cpuBefore = broker.cpuSeconds();
+      const start = process.hrtime.bigint();
+      clients.push(...await connectMany(broker.port, `w${runIndex}-${chunk}-`, options.chunkSize, 100));
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      chunks.push([options.chunkSize / seconds, ((broker.cpuSeconds() - cpuBefore) / options.chunkSize) * 1e6]);
+    }
+    return chunks;
+  } finally {
+    for (const client of clients) client.destroy();
+    await broker.stop();
+  }
+}
+
+const results = new Map(options.brokers.map((kind) => [kind, []]));
+for (let r = 0; r < options.repeat; r++) {
+  for (const kind of options.brokers) results.get(kind).push(await run(kind, r));
+}
+console.log(`CPU per connection (µs) and connect rate (conn/s) by chunk of ${options.chunkSize} connections into a fresh broker; median of ${options.repeat}`);
+for (const [kind, runs] of results) {
+  const cells = [];
+  for (let chunk = 0; chunk < options.chunks; chunk++) {
+    const rate = median(runs.map((chunks) => chunks[chunk][0]));
+    const cpu = median(runs.map((chunks) => chunks[chunk][1]));
+    cells.push(`${cpu.toFixed(0).padStart(4)} µs ${rate.toFixed(0).padStart(6)}/s`);
+  }
+  console.log(`  ${kind.padEnd(10)} ${cells.join(' | ')}`);
+}
