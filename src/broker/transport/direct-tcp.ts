@@ -9,9 +9,11 @@
 // --pending-deprecation, under which process.binding warns); tcp.ts then uses net as before.
 // DirectSocket does what the broker asks of a stream (ClientStream) and what net.Socket does
 // with allowHalfOpen false: writes in order, end() after the queued writes, close after both
-// sides ended, 'data' / 'end' / 'error' / 'close' / 'drain' events.
+// sides ended, 'data' / 'end' / 'error' / 'close' / 'drain' events. It is not an EventEmitter:
+// the connection's one listener per event sits in a field (no listener table per connection,
+// no emit() lookup per read); others (a once('drain'), the broker's once('close') at shutdown)
+// go to a short list.
 
-import { EventEmitter } from 'node:events';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { getSystemErrorMap, getSystemErrorName } from 'node:util';
@@ -130,8 +132,15 @@ const SHUT_DOWN = 8;
 const READ_ENDED = 16;
 const NEED_DRAIN = 32;
 
+type DataListener = (this: DirectSocket, chunk: Buffer) => void;
+type ErrorListener = (this: DirectSocket, error: Error) => void;
+type SignalListener = (this: DirectSocket) => void;
+type DirectEvent = 'data' | 'error' | 'end' | 'close' | 'drain';
+/** A listener beyond the first per event: [event, listener, once]. */
+type ExtraListener = [DirectEvent, (this: DirectSocket, argument?: never) => void, boolean];
+
 /** One accepted TCP connection on a libuv handle; the subset of net.Socket the broker uses. */
-export class DirectSocket extends EventEmitter {
+export class DirectSocket {
   /** Like net.Socket({ allowHalfOpen: false }): the end of the peer's data ends ours, then closes. */
   readonly allowHalfOpen = false;
   /** Bytes handed to write() that the kernel has not taken yet. */
@@ -140,11 +149,44 @@ export class DirectSocket extends EventEmitter {
   private pendingWrites = 0;
   private closeError: Error | null = null;
   private peer: Record<string, unknown> | null = null;
+  private onData: DataListener | null = null;
+  private onError: ErrorListener | null = null;
+  private onClose: SignalListener | null = null;
+  private extra: ExtraListener[] | null = null;
 
   constructor(private readonly handle: TcpHandle, /** @internal */ readonly tcp: DirectTcp) {
-    super();
     handle[SOCKET] = this;
     handle.onread = onRead;
+  }
+
+  on(event: 'data', listener: DataListener): this;
+  on(event: 'error', listener: ErrorListener): this;
+  on(event: 'end' | 'close' | 'drain', listener: SignalListener): this;
+  on(event: DirectEvent, listener: DataListener | ErrorListener | SignalListener): this {
+    if (event === 'data' && this.onData === null) this.onData = listener as DataListener;
+    else if (event === 'error' && this.onError === null) this.onError = listener as ErrorListener;
+    else if (event === 'close' && this.onClose === null) this.onClose = listener as SignalListener;
+    else (this.extra ??= []).push([event, listener as ExtraListener[1], false]);
+    return this;
+  }
+
+  once(event: 'end' | 'close' | 'drain', listener: SignalListener): this {
+    (this.extra ??= []).push([event, listener as ExtraListener[1], true]);
+    return this;
+  }
+
+  /** Calls the listeners of `event`, the field's first, then the list's (once-listeners removed). */
+  private emit(event: DirectEvent, argument?: Buffer | Error): void {
+    if (event === 'data') this.onData?.call(this, argument as Buffer);
+    else if (event === 'error') this.onError?.call(this, argument as Error);
+    else if (event === 'close') this.onClose?.call(this);
+    const extra = this.extra;
+    if (extra === null) return;
+    for (const entry of [...extra]) {
+      if (entry[0] !== event) continue;
+      if (entry[2]) extra.splice(extra.indexOf(entry), 1);
+      entry[1].call(this, argument as never);
+    }
   }
 
   get destroyed(): boolean { return (this.flags & DESTROYED) !== 0; }
@@ -239,6 +281,13 @@ export class DirectSocket extends EventEmitter {
     if ((this.flags & READ_ENDED) !== 0) this.destroy();
   }
 
+  /** @internal from onRead: bytes arrived. */
+  received(chunk: Buffer): void {
+    const listener = this.onData;
+    if (listener !== null && this.extra === null) listener.call(this, chunk);
+    else this.emit('data', chunk);
+  }
+
   /** @internal from onRead: the peer sent FIN. */
   readEnded(): void {
     this.flags |= READ_ENDED;
@@ -269,8 +318,10 @@ export class DirectSocket extends EventEmitter {
   closed(): void {
     const error = this.closeError;
     this.closeError = null;
+    // Unlike an EventEmitter, an error nobody listens to is dropped, not thrown: this runs from a
+    // libuv callback, where a throw would take the whole broker down for one connection.
     if (error !== null) this.emit('error', error);
-    this.emit('close', error !== null);
+    this.emit('close');
   }
 }
 
@@ -288,7 +339,7 @@ function onRead(this: TcpHandle, arrayBuffer: ArrayBuffer | undefined): void {
   const tcp = socket.tcp;
   const nread = tcp.state[tcp.readBytesOrError]!;
   if (nread > 0) {
-    if (!socket.destroyed) socket.emit('data', Buffer.from(arrayBuffer!, tcp.state[tcp.arrayBufferOffset]!, nread));
+    if (!socket.destroyed) socket.received(Buffer.from(arrayBuffer!, tcp.state[tcp.arrayBufferOffset]!, nread));
     return;
   }
   if (nread === 0 || socket.destroyed) return;
