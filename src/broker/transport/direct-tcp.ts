@@ -187,6 +187,8 @@ export class DirectSocket {
       if (entry[2]) extra.splice(extra.indexOf(entry), 1);
       entry[1].call(this, argument as never);
     }
+    // Back to the fast path of received() once a once('drain') has fired.
+    if (extra.length === 0 && this.extra === extra) this.extra = null;
   }
 
   get destroyed(): boolean { return (this.flags & DESTROYED) !== 0; }
