@@ -10,9 +10,8 @@
 // && npm install aedes) and pass its package directory with --aedes or AEDES_PATH.
 // node-floor (idle scenario only) is a bare Node net server answering CONNACK: what a connection costs on net.Socket.
 
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { startBroker } from './lib/brokers.mjs';
+import { pinnedOptions } from './lib/pinned.mjs';
 import { fanIn, fanOut, latency, idleConnections } from './lib/scenarios.mjs';
 
 function parseArgs(argv) {
@@ -44,22 +43,7 @@ function parseArgs(argv) {
   return options;
 }
 
-// Pin this load generator to core 1 (the brokers get core 0) by re-running under taskset once.
-if (process.env.MQX_BENCH_PINNED !== '1') {
-  const script = fileURLToPath(import.meta.url);
-  const result = spawnSync('taskset', ['-c', '1', process.execPath, script, ...process.argv.slice(2)], {
-    stdio: 'inherit', env: { ...process.env, MQX_BENCH_PINNED: '1' },
-  });
-  process.exit(result.status ?? 1);
-}
-
-let options;
-try {
-  options = parseArgs(process.argv.slice(2));
-} catch (error) {
-  console.error(`Error: ${error.message}`);
-  process.exit(2);
-}
+const options = pinnedOptions(import.meta.url, parseArgs);
 
 /** Each case: what to run, what to print, and the issue's targets as ratios mqx/other. */
 const cases = [];

@@ -7,9 +7,8 @@
 // Usage: npm run build && node bench/connect-warmup.mjs [--brokers mqx,mosquitto] [--repeat 5]
 //          [--chunks 5] [--chunk-size 2000]
 
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { startBroker } from './lib/brokers.mjs';
+import { pinnedOptions } from './lib/pinned.mjs';
 import { RawClient, connectMany } from './lib/raw-client.mjs';
 
 function parseArgs(argv) {
@@ -30,20 +29,7 @@ function parseArgs(argv) {
   return options;
 }
 
-if (process.env.MQX_BENCH_PINNED !== '1') {
-  const result = spawnSync('taskset', ['-c', '1', process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit', env: { ...process.env, MQX_BENCH_PINNED: '1' },
-  });
-  process.exit(result.status ?? 1);
-}
-
-let options;
-try {
-  options = parseArgs(process.argv.slice(2));
-} catch (error) {
-  console.error(`Error: ${error.message}`);
-  process.exit(2);
-}
+const options = pinnedOptions(import.meta.url, parseArgs);
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
