@@ -11,7 +11,7 @@
 // node-floor (idle scenario only) is a bare Node net server answering CONNACK: what a connection costs on net.Socket.
 
 import { startBroker } from './lib/brokers.mjs';
-import { pinnedOptions } from './lib/pinned.mjs';
+import { eachFlag, pinnedOptions } from './lib/pinned.mjs';
 import { fanIn, fanOut, latency, idleConnections } from './lib/scenarios.mjs';
 
 function parseArgs(argv) {
@@ -19,13 +19,7 @@ function parseArgs(argv) {
     scenarios: ['fanin', 'fanout', 'latency', 'idle'], brokers: ['mqx', 'mosquitto', 'aedes'], seconds: 5,
     aedesPath: process.env.AEDES_PATH ?? '/tmp/aedes-bench/node_modules/aedes', idleCount: 10000, rate: 5000, repeat: 1, json: false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined) throw new Error(`${flag} needs a value`);
-      return next;
-    };
+  eachFlag(argv, (flag, value) => {
     if (flag === '--scenarios') options.scenarios = value().split(',');
     else if (flag === '--brokers') options.brokers = value().split(',');
     else if (flag === '--seconds') options.seconds = Math.max(1, Math.min(60, Number(value())));
@@ -36,7 +30,7 @@ function parseArgs(argv) {
     else if (flag === '--mqx-node-flags') options.mqxNodeFlags = value().split(' ').filter(Boolean);
     else if (flag === '--json') options.json = true;
     else throw new Error(`unknown option ${flag}`);
-  }
+  });
   for (const name of options.scenarios) {
     if (!['fanin', 'fanout', 'latency', 'idle'].includes(name)) throw new Error(`unknown scenario ${name}`);
   }

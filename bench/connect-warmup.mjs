@@ -8,24 +8,18 @@
 //          [--chunks 5] [--chunk-size 2000]
 
 import { startBroker } from './lib/brokers.mjs';
-import { pinnedOptions } from './lib/pinned.mjs';
+import { eachFlag, pinnedOptions } from './lib/pinned.mjs';
 import { RawClient, connectMany } from './lib/raw-client.mjs';
 
 function parseArgs(argv) {
   const options = { brokers: ['mqx', 'mosquitto'], repeat: 5, chunks: 5, chunkSize: 2000 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined) throw new Error(`${flag} needs a value`);
-      return next;
-    };
+  eachFlag(argv, (flag, value) => {
     if (flag === '--brokers') options.brokers = value().split(',');
     else if (flag === '--repeat') options.repeat = Math.max(1, Math.min(15, Math.floor(Number(value())) || 1));
     else if (flag === '--chunks') options.chunks = Math.max(1, Math.min(10, Math.floor(Number(value())) || 1));
     else if (flag === '--chunk-size') options.chunkSize = Math.max(100, Math.min(5000, Math.floor(Number(value())) || 100));
     else throw new Error(`unknown option ${flag}`);
-  }
+  });
   return options;
 }
 

@@ -1,5 +1,5 @@
 // Shared start of the side-by-side benchmark scripts: the load generator runs pinned to core 1
-// (the brokers get core 0), and a bad option is one line and exit status 2.
+// (the brokers get core 0), a bad option is one line and exit status 2, and flags are read alike.
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -20,5 +20,17 @@ export function pinnedOptions(scriptUrl, parseArgs) {
   } catch (error) {
     console.error(`Error: ${error.message}`);
     process.exit(2);
+  }
+}
+
+/** Walks argv: calls on(flag, value) for each flag, where value() takes the argument after it. */
+export function eachFlag(argv, on) {
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    on(flag, () => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${flag} needs a value`);
+      return next;
+    });
   }
 }
