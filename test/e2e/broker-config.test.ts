@@ -7,19 +7,18 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { connectAsync } from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { freePort, havePeers } from '../helpers/peers.js';
 import { makeCertificates } from '../helpers/tls-certs.js';
 import { repoRoot, runMqx, spawnMqx, waitForOutput } from '../helpers/process.js';
 import { startMqxBroker, tempDir } from '../helpers/mqx-broker.js';
+import { connectClient } from '../helpers/mqttjs.js';
 
 const fixtures = join(repoRoot, 'test/fixtures/config');
 
-async function client(t: TestContext, port: number, options: IClientOptions = {}): Promise<MqttClient> {
-  const c = await connectAsync({ host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 5000, ...options });
-  t.after(() => c.endAsync(true));
-  return c;
+/** An MQTT.js client; rejects when the broker refuses it or closes the connection before CONNACK. */
+function client(t: TestContext, port: number, options: IClientOptions = {}): Promise<MqttClient> {
+  return connectClient(t, `mqtt://127.0.0.1:${port}`, options);
 }
 
 /** Stops a daemon we started, by its PID, and waits until it is gone. */
