@@ -1,7 +1,6 @@
 // One client connection: decoder, corked writes, bounded outbound buffer, read backpressure,
 // keepalive bookkeeping and the ONE place where an error becomes a CONNACK, DISCONNECT or close.
 
-import { Socket } from 'node:net';
 import { Decoder, MqttError, ReasonCode, encode, patchPublish, connackReturnCodeFor, reasonName } from '../codec/index.js';
 import type { Packet, ProtocolVersion } from '../codec/index.js';
 import type { Broker } from './broker.js';
@@ -12,8 +11,7 @@ import type { EncodedPublish, FanoutCache } from './fanout.js';
 import type { Outgoing } from './message.js';
 import { unmountDelivery } from './mount-point.js';
 import type { Session, SessionLink, WillMessage } from './session.js';
-import { DirectSocket } from './transport/direct-tcp.js';
-import { streamAddress } from './transport/transport.js';
+import { isTcpSocket, streamAddress } from './transport/transport.js';
 import type { ClientStream } from './transport/transport.js';
 
 /** Bytes a socket may hold unsent before QoS 0 messages to it are dropped (bounded outbound queue). */
@@ -100,7 +98,7 @@ export class Connection implements SessionLink {
     stream.on('error', Connection.streamError);
     // A net or direct socket that does not allow half-open connections always follows 'end' with
     // 'close': listening to both would turn its one 'end' listener into an array (bytes per idle connection).
-    if (!(stream instanceof Socket || stream instanceof DirectSocket) || stream.allowHalfOpen) stream.on('end', Connection.streamClosed);
+    if (!isTcpSocket(stream) || stream.allowHalfOpen) stream.on('end', Connection.streamClosed);
     stream.on('close', Connection.streamClosed);
   }
 

@@ -327,12 +327,17 @@ export class DirectSocket {
   }
 }
 
-/** libuv's end-of-stream status (-4095 everywhere), looked up once by its name. */
-const UV_EOF = [...getSystemErrorMap()].find(([, [name]]) => name === 'EOF')?.[0] ?? -4095;
+/** libuv's status for an error name (it differs between systems), looked up once. */
+function uvStatus(name: string, fallback: number): number {
+  return [...getSystemErrorMap()].find(([, [errorName]]) => errorName === name)?.[0] ?? fallback;
+}
+
+const UV_EOF = uvStatus('EOF', -4095);
+const UV_ENOTCONN = uvStatus('ENOTCONN', -107);
 
 /** Shutting down a socket the peer already reset (ENOTCONN) is no error, as in net.Socket. */
 function notConnected(status: number): boolean {
-  return getSystemErrorName(status) === 'ENOTCONN';
+  return status === UV_ENOTCONN;
 }
 
 // Shared callbacks (no closure per connection); `this` is the handle or request, as Node calls them.
@@ -381,7 +386,8 @@ export interface DirectTcpListenOptions {
  * connection goes to `accept` as a DirectSocket with TCP_NODELAY set.
  */
 export async function listenDirectTcp(tcp: DirectTcp, options: DirectTcpListenOptions, accept: AcceptStream): Promise<Transport> {
-  const listener = options.name ?? String(options.port);
+  // One StreamInfo per listener, shared by its connections (the broker only reads it).
+  const info = { listener: options.name ?? String(options.port) };
   const server = await bindServer(tcp, options);
   const status = server.handle.listen(LISTEN_BACKLOG);
   if (status !== 0) {
@@ -396,7 +402,7 @@ export async function listenDirectTcp(tcp: DirectTcp, options: DirectTcpListenOp
     if (connectStatus !== 0 || client === undefined) return;
     if (!inherited) client.setNoDelay(true);
     const socket = new DirectSocket(client, tcp);
-    accept(socket, { listener });
+    accept(socket, info);
     if (!socket.destroyed) socket.start();
   };
   const name: Record<string, unknown> = {};

@@ -22,9 +22,10 @@ export interface TcpListenOptions {
 export function listenTcp(options: TcpListenOptions, accept: AcceptStream): Promise<Transport> {
   const direct = options.direct === false ? null : loadDirectTcp();
   if (direct !== null) return listenDirectTcp(direct, options, accept);
-  const listener = options.name ?? String(options.port);
+  // One StreamInfo per listener, shared by its connections (the broker only reads it).
+  const info = { listener: options.name ?? String(options.port) };
   const server: Server = createServer({ noDelay: true }, (socket: Socket) => {
-    accept(socket, { listener });
+    accept(socket, info);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

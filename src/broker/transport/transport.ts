@@ -57,7 +57,12 @@ export function peerAddress(socket: { remoteAddress?: string | undefined; remote
   return Buffer.from(`${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`, 'latin1').toString('latin1');
 }
 
+/** A TCP connection (net, TLS or direct): it has a peer address, and without allowHalfOpen its 'end' is always followed by 'close'. */
+export function isTcpSocket(stream: ClientStream): stream is Socket | DirectSocket {
+  return stream instanceof Socket || stream instanceof DirectSocket;
+}
+
 /** The peer of any stream the broker serves: the address its listener gave, else a socket's own, else 'stream'. */
 export function streamAddress(stream: ClientStream, given?: string): string {
-  return given ?? (stream instanceof Socket || stream instanceof DirectSocket ? peerAddress(stream) : 'stream');
+  return given ?? (isTcpSocket(stream) ? peerAddress(stream) : 'stream');
 }
