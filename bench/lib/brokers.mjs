@@ -35,13 +35,14 @@ function canConnect(port) {
 function commandFor(kind, port, dir, options) {
   switch (kind) {
     case 'mqx':
-      // mqxNodeFlags: V8/node flags for experiments, e.g. ['--max-semi-space-size=1'].
-      return [process.execPath, ...(options.mqxNodeFlags ?? []), join(root, 'bin/mqx'), 'broker', '-p', String(port)];
     case 'mosquitto': {
+      // Both read the same Mosquitto config file (mqx is a drop-in for it), so that both log and
+      // listen alike. mosquittoExtra: extra lines for experiments (then logging stays on, to stderr).
       const config = join(dir, 'mosquitto.conf');
-      // mosquittoExtra: extra config lines for experiments (then logging stays on, to stderr).
       const logging = options.mosquittoExtra ? '' : 'log_dest none\n';
       writeFileSync(config, `listener ${port} 127.0.0.1\nallow_anonymous true\n${logging}persistence false\n${options.mosquittoExtra ?? ''}`);
+      // mqxNodeFlags: V8/node flags for experiments, e.g. ['--max-semi-space-size=1'].
+      if (kind === 'mqx') return [process.execPath, ...(options.mqxNodeFlags ?? []), join(root, 'bin/mqx'), 'broker', '-c', config];
       return [options.mosquittoPath ?? '/usr/sbin/mosquitto', '-c', config];
     }
     case 'aedes':

@@ -1,5 +1,6 @@
 // Shared start of the side-by-side benchmark scripts: the load generator runs pinned to core 1
-// (the brokers get core 0), a bad option is one line and exit status 2, and flags are read alike.
+// (the brokers get core 0) with gc() exposed (runs collect the previous run's garbage first), a bad
+// option is one line and exit status 2, and flags are read alike.
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
  */
 export function pinnedOptions(scriptUrl, parseArgs) {
   if (process.env.MQX_BENCH_PINNED !== '1') {
-    const result = spawnSync('taskset', ['-c', '1', process.execPath, fileURLToPath(scriptUrl), ...process.argv.slice(2)], {
+    const result = spawnSync('taskset', ['-c', '1', process.execPath, '--expose-gc', fileURLToPath(scriptUrl), ...process.argv.slice(2)], {
       stdio: 'inherit', env: { ...process.env, MQX_BENCH_PINNED: '1' },
     });
     process.exit(result.status ?? 1);

@@ -3,6 +3,7 @@
 
 import { Worker } from 'node:worker_threads';
 import hdr from 'hdr-histogram-js';
+import { connectIdle, warmConnector } from './handle-connector.mjs';
 import { RawClient, connectMany, encodePublishFrame, patchPublishFrame } from './raw-client.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -280,28 +281,37 @@ export async function latency(broker, { rate = 5000, qos = 0, seconds = 10, warm
   };
 }
 
-/** idle connections: connect `count` clients (keepalive 0), measure the rate and the broker's RSS growth. */
+/**
+ * idle connections: connect `count` clients (keepalive 0) into a freshly started broker, measure
+ * the rate and the broker's RSS growth. The clients come from the handle connector, warmed up
+ * before the first run: through net.Socket the generator cost more CPU per connection than either
+ * broker and bounded the rate it measured. `generatorShare` tells whether it still did.
+ */
 export async function idleConnections(broker, { count = 10000, concurrency = 100 }) {
+  await warmConnector();
   const port = broker.port;
   const id = `idle${process.pid}-${runId++}`;
   // One connection first, so one-time allocations are not counted per connection.
-  const first = await new RawClient(port, `${id}-warm`).connect();
+  const first = await connectIdle(port, `${id}-warm`, 1);
   await sleep(1000);
   const before = broker.rss();
   const startCpu = broker.cpuSeconds();
+  const startGenerator = process.cpuUsage();
   const start = now();
-  const clients = await connectMany(port, `${id}-`, count, concurrency);
+  const clients = await connectIdle(port, `${id}-`, count, concurrency);
   const elapsed = (now() - start) / 1e9;
   const cpu = broker.cpuSeconds() - startCpu;
+  const generator = process.cpuUsage(startGenerator);
   await sleep(2000);
   const after = broker.rss();
-  for (const client of clients) client.destroy();
-  first.destroy();
+  clients.close();
+  first.close();
   await sleep(500);
   return {
     connectionsPerSecond: count / elapsed,
     perCpuSecond: cpu > 0 ? count / cpu : NaN,
     cpuShare: cpu / elapsed,
+    generatorShare: (generator.user + generator.system) / 1e6 / elapsed,
     bytesPerConnection: (after - before) / count,
     rssBefore: before,
     rssAfter: after,

@@ -125,8 +125,9 @@ export class BrokerLog implements BrokerLogger {
     this.consoleOpen = false;
   }
 
+  /** Whether a line of `type` would go anywhere: with `log_dest none` the broker builds no lines at all. */
   enabled(type: LogType): boolean {
-    return this.types.has(type);
+    return this.settings.log_dest.length > 0 && this.types.has(type);
   }
 
   log(type: LogType, message: string): void {

@@ -63,9 +63,13 @@ test('log_dest stdout + topic + file; none writes nothing', () => {
     assert.equal(d.out(), 'careful\n');
     assert.deepEqual(published, ['$SYS/broker/log/W careful']);
     assert.equal(readFileSync(join(dir, 'x.log'), 'utf8'), 'careful\n');
+    assert.equal(d.log.enabled('warning'), true);
     const none = capture({ log_dest: [] });
     none.log.log('error', 'x');
     assert.equal(none.err() + none.out(), '');
+    // The broker asks before building a line (a peer address costs a system call): nothing is wanted.
+    assert.equal(none.log.enabled('error'), false);
+    assert.equal(none.log.enabled('notice'), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
