@@ -1,6 +1,7 @@
 // Every session by client id: lookup, creation, expiry timers and removal.
 // Must not touch connections or sockets; the broker decides when a session ends.
 
+import type { ClientInfo } from './hooks.js';
 import type { Metrics } from './metrics.js';
 import type { ResolvedBrokerOptions } from './options.js';
 import { Session } from './session.js';
@@ -21,8 +22,9 @@ export class SessionStore {
     return this.sessions.get(clientId);
   }
 
-  create(clientId: string): Session {
-    const session = new Session(clientId, this.options, this.metrics);
+  /** A new session; `clientInfo` when its owner is known already (a CONNECT), else a placeholder. */
+  create(clientId: string, clientInfo?: ClientInfo): Session {
+    const session = new Session(clientId, this.options, this.metrics, clientInfo);
     this.sessions.set(clientId, session);
     return session;
   }

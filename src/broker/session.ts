@@ -68,9 +68,9 @@ export class Session implements ViewHolder {
   clientInfo: ClientInfo;
   journal: SessionJournal | null = null;
 
-  constructor(readonly clientId: string, private readonly options: ResolvedBrokerOptions, private readonly metrics: Metrics) {
+  constructor(readonly clientId: string, private readonly options: ResolvedBrokerOptions, private readonly metrics: Metrics, clientInfo?: ClientInfo) {
     this.sendQuota = options.max_inflight_messages || 65535;
-    this.clientInfo = { clientId, protocolVersion: 4 };
+    this.clientInfo = clientInfo ?? { clientId, protocolVersion: 4 };
   }
 
   /** Offers one message to this subscriber: send now, queue, or drop (and count the drop). */
@@ -190,6 +190,8 @@ export class Session implements ViewHolder {
   attach(link: SessionLink): void {
     this.link = link;
     this.offlineSince = 0;
+    // A new session (most connections) has nothing to resend or drain.
+    if (this.inflight.size === 0 && this.queue.length === 0) { this.inflightBytes = 0; return; }
     const now = Date.now();
     for (const [packetId, out] of this.inflight) {
       if (out.released) {

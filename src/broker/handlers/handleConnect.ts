@@ -126,25 +126,27 @@ function finishConnect(connection: Connection, packet: IConnectPacket, accepted:
   // [MQTT-3.1.4-3] an existing connection with this id is closed (5.0: DISCONNECT 0x8E)
   const existing = broker.sessions.get(clientId);
   const previous = existing?.link as Connection | null | undefined;
+  let session = existing;
   if (previous && previous !== connection) {
     // Mosquitto: a takeover that resumes a persistent session does not publish the old will.
     if (!connection.clean && broker.sessions.effectiveExpiry(existing!) > 0) previous.will = null;
     previous.closeWithError(new MqttError(ReasonCode.SessionTakenOver, 'session taken over'));
+    session = broker.sessions.get(clientId); // closing it may have ended the session
   }
-  let session = broker.sessions.get(clientId);
   // [MQTT-3.1.2-4] clean start discards the old session (publishing its pending will)
   if (session && connection.clean) { broker.endSession(session); session = undefined; }
   const sessionPresent = session !== undefined; // [MQTT-3.2.2-2] [MQTT-3.2.2-3]
+  const clientInfo = { clientId, username, protocolVersion: version, listener: connection.listener };
   if (session) {
     // [MQTT-3.1.3-9] reconnecting before the will delay ends cancels the will
     session.clearTimers();
     session.pendingWill = null;
+    session.clientInfo = clientInfo;
   } else {
-    session = broker.sessions.create(clientId);
+    session = broker.sessions.create(clientId, clientInfo);
   }
   session.expiryInterval = version === 5 ? properties?.sessionExpiryInterval ?? 0 : connection.clean ? 0 : NEVER_EXPIRES;
   session.sendQuota = Math.min(properties?.receiveMaximum ?? 65535, options.max_inflight_messages || 65535);
-  session.clientInfo = { clientId, username, protocolVersion: version, listener: connection.listener };
   connection.maxPacketSizeOut = properties?.maximumPacketSize ?? 0;
   connection.clientTopicAliasMaximum = properties?.topicAliasMaximum ?? 0;
   if (options.outgoing_topic_aliases && connection.clientTopicAliasMaximum > 0) connection.topicAliasesOut = new Map();
