@@ -38,12 +38,12 @@ interface TcpHandle {
 }
 
 interface WriteRequest {
-  handle: TcpHandle;
+  handle: TcpHandle | null;
   oncomplete: (this: WriteRequest, status: number) => void;
   async: boolean;
   bytes: number;
   buffer: Buffer | null;
-  socket: DirectSocket;
+  socket: DirectSocket | null;
 }
 
 interface ShutdownRequest {
@@ -62,6 +62,11 @@ interface DirectTcp {
   readBytesOrError: number;
   arrayBufferOffset: number;
   lastWriteWasAsync: number;
+  /**
+   * A write request nobody holds: a write the kernel takes whole (almost every one) leaves its
+   * request untouched by libuv, so the next write reuses it instead of constructing another.
+   */
+  spareWrite: WriteRequest | null;
 }
 
 const SOCKET = Symbol('mqx.directSocket');
@@ -97,6 +102,7 @@ export function loadDirectTcp(): DirectTcp | null {
       TCP, serverType: constants.SERVER, ipv6OnlyFlag: constants.UV_TCP_IPV6ONLY,
       WriteWrap: WriteWrap as DirectTcp['WriteWrap'], ShutdownWrap: ShutdownWrap as DirectTcp['ShutdownWrap'],
       state: streamBaseState, readBytesOrError: kReadBytesOrError, arrayBufferOffset: kArrayBufferOffset, lastWriteWasAsync: kLastWriteWasAsync,
+      spareWrite: null,
     };
   } catch {
     loaded = null;
@@ -215,24 +221,39 @@ export class DirectSocket {
   write(chunk: Buffer): boolean {
     if ((this.flags & (DESTROYED | ENDING)) !== 0) return false;
     const tcp = this.tcp;
-    const req = new tcp.WriteWrap();
+    let req = tcp.spareWrite;
+    if (req === null) {
+      req = new tcp.WriteWrap();
+      req.oncomplete = onWriteComplete;
+      req.async = false;
+      req.buffer = null;
+    } else {
+      tcp.spareWrite = null;
+    }
     req.handle = this.handle;
-    req.oncomplete = onWriteComplete;
-    req.async = false;
     req.bytes = chunk.length;
-    req.buffer = null;
     req.socket = this;
     const status = this.handle.writeBuffer(req, chunk);
-    if (status !== 0) { this.destroy(uvError(status, 'write')); return false; }
-    if (tcp.state[tcp.lastWriteWasAsync] !== 0) {
-      // The kernel took only part of it: libuv writes the rest when the socket can take it.
-      req.async = true;
-      req.buffer = chunk;
-      this.pendingWrites++;
-      this.writableLength += chunk.length;
-      if (this.writableLength >= HIGH_WATER_MARK) this.flags |= NEED_DRAIN;
+    if (status !== 0) { this.release(req); this.destroy(uvError(status, 'write')); return false; }
+    if (tcp.state[tcp.lastWriteWasAsync] === 0) {
+      this.release(req);
+      return (this.flags & NEED_DRAIN) === 0;
     }
+    // The kernel took only part of it: libuv owns the request and writes the rest when the
+    // socket can take it (onWriteComplete).
+    req.async = true;
+    req.buffer = chunk;
+    this.pendingWrites++;
+    this.writableLength += chunk.length;
+    if (this.writableLength >= HIGH_WATER_MARK) this.flags |= NEED_DRAIN;
     return (this.flags & NEED_DRAIN) === 0;
+  }
+
+  /** A request libuv did not keep becomes the spare again (holding no socket). */
+  private release(req: WriteRequest): void {
+    req.handle = null;
+    req.socket = null;
+    this.tcp.spareWrite = req;
   }
 
   /** Ends our side after the queued writes (FIN, not RST), then closes once the peer ended too. */
@@ -359,7 +380,7 @@ function ignoreRead(): void {}
 function ignoreConnection(): void {}
 
 function onWriteComplete(this: WriteRequest, status: number): void {
-  this.socket.written(this, status);
+  this.socket!.written(this, status);
 }
 
 function onShutdownComplete(this: ShutdownRequest, status: number): void {
