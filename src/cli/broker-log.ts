@@ -125,8 +125,9 @@ export class BrokerLog implements BrokerLogger {
     this.consoleOpen = false;
   }
 
+  /** Whether lines of this type go anywhere (`log_dest none` sends none): the broker asks before building them. */
   enabled(type: LogType): boolean {
-    return this.types.has(type);
+    return this.settings.log_dest.length > 0 && this.types.has(type);
   }
 
   log(type: LogType, message: string): void {
