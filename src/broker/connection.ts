@@ -334,7 +334,8 @@ export class Connection implements SessionLink {
     } catch {
       // An encoding failure while refusing must not stop the close.
     }
-    this.broker.logger.log('notice', disconnectLogLine(this, mqttError));
+    // Mosquitto logs no line for the clients it closes when it stops.
+    if (code !== ReasonCode.ServerShuttingDown) this.broker.logger.log('notice', disconnectLogLine(this, mqttError));
     this.close(mqttError);
   }
 
@@ -375,7 +376,6 @@ function disconnectLogLine(connection: Connection, error: MqttError): string {
   switch (error.reasonCode) {
     case ReasonCode.KeepAliveTimeout: return `Client ${connection.name} has exceeded timeout, disconnecting.`;
     case ReasonCode.SessionTakenOver: return `Client ${connection.name} already connected, closing old connection.`;
-    case ReasonCode.ServerShuttingDown: return `Client ${connection.name} disconnected: server shutting down.`;
     case ReasonCode.MalformedPacket: return `Client ${connection.name} disconnected due to malformed packet: ${error.message}.`;
     case ReasonCode.ProtocolError: return `Client ${connection.name} disconnected due to protocol error: ${error.message}.`;
     default: return `Client ${connection.name} disconnected, ${reasonName(error.reasonCode)}: ${error.message}.`;
