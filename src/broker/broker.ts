@@ -66,6 +66,11 @@ export interface BrokerStats {
 export class Broker extends EventEmitter {
   readonly options: ResolvedBrokerOptions;
   readonly logger: BrokerLogger;
+  /**
+   * Whether Mosquitto's debug packet trace (packet-log.ts) goes anywhere: asked of the logger once,
+   * so the hot paths test a field instead of building lines nobody reads.
+   */
+  readonly tracePackets: boolean;
   readonly metrics = new Metrics();
   readonly router = new Router();
   readonly retained = new RetainedStore<Message>();
@@ -95,6 +100,7 @@ export class Broker extends EventEmitter {
     super();
     this.options = resolveOptions(options);
     this.logger = this.options.logger ?? silentLogger;
+    this.tracePackets = this.logs('debug');
     this.guardedAuthenticate = guardAuthenticate(this.options, this.logger);
     this.sessions = new SessionStore(this.options, this.metrics, (session) => this.guarded('expiring a session', () => this.endSession(session)));
     this.sys = new SysPublisher(this);

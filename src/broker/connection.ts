@@ -10,6 +10,7 @@ import { ackBytes, PUBREL } from './handlers/acks.js';
 import type { EncodedPublish, FanoutCache } from './fanout.js';
 import type { Outgoing } from './message.js';
 import { unmountDelivery } from './mount-point.js';
+import { droppedOversizePublish, sentConnack, sentPacket, sentPublish, sentRelease } from './packet-log.js';
 import type { Session, SessionLink, WillMessage } from './session.js';
 import { isTcpSocket, streamAddress } from './transport/transport.js';
 import type { ClientStream } from './transport/transport.js';
@@ -255,6 +256,7 @@ export class Connection implements SessionLink {
   }
 
   send(packet: Packet): void {
+    if (this.broker.tracePackets) sentPacket(this, packet);
     this.write(encode(packet, this.protocolVersion));
   }
 
@@ -288,8 +290,9 @@ export class Connection implements SessionLink {
       this.broker.logger.log('warning', `Unable to send PUBLISH on '${out.message.topic}' to ${this.name}: ${(error as Error).message}`);
       return false;
     }
+    if (this.broker.tracePackets) sentPublish(this, out, dup);
     // [MQTT-3.1.2-24] never send a packet over the client's Maximum Packet Size
-    if (this.maxPacketSizeOut > 0 && encoded.bytes.length > this.maxPacketSizeOut) return false;
+    if (this.maxPacketSizeOut > 0 && encoded.bytes.length > this.maxPacketSizeOut) { droppedOversizePublish(this, encoded.bytes.length); return false; }
     // QoS 0/1 deliveries need not wait for the disk (a QoS 1 one lost in a crash comes again,
     // as its publisher was not acknowledged yet); QoS 2 ones carry a packet id that must be kept.
     this.write(patch ? patchPublish(encoded.bytes, encoded.packetIdOffset, out.packetId, false) : encoded.bytes, out.qos === 2);
@@ -311,6 +314,7 @@ export class Connection implements SessionLink {
   sendPubrel(packetId: number): void {
     // The short form (no reason code) as Mosquitto sends it; paho 1.6 cannot parse the long one.
     this.write(ackBytes(PUBREL, packetId, 0, this.protocolVersion));
+    if (this.broker.tracePackets) sentRelease(this, 'PUBREL', packetId);
   }
 
   // --- closing ---
@@ -327,6 +331,7 @@ export class Connection implements SessionLink {
       if (this.state === 'new' && code === ReasonCode.UnsupportedProtocolVersion) {
         // Version unknown: answer in the 3.1.1 format as Mosquitto does [MQTT-3.1.2-2]
         this.write(Buffer.from([0x20, 0x02, 0x00, 0x01]));
+        if (this.broker.tracePackets) sentConnack(this, false, 1);
       } else if (this.state === 'connecting') {
         if (this.protocolVersion === 5) {
           if (CONNACK_REASONS_V5.has(code)) this.send({ cmd: 'connack', sessionPresent: false, reasonCode: code });
@@ -340,7 +345,8 @@ export class Connection implements SessionLink {
     } catch {
       // An encoding failure while refusing must not stop the close.
     }
-    this.broker.logger.log('notice', disconnectLogLine(this, mqttError));
+    // Mosquitto logs no line for the clients it closes when it stops.
+    if (code !== ReasonCode.ServerShuttingDown) this.broker.logger.log('notice', disconnectLogLine(this, mqttError));
     this.close(mqttError);
   }
 
@@ -381,7 +387,6 @@ function disconnectLogLine(connection: Connection, error: MqttError): string {
   switch (error.reasonCode) {
     case ReasonCode.KeepAliveTimeout: return `Client ${connection.name} has exceeded timeout, disconnecting.`;
     case ReasonCode.SessionTakenOver: return `Client ${connection.name} already connected, closing old connection.`;
-    case ReasonCode.ServerShuttingDown: return `Client ${connection.name} disconnected: server shutting down.`;
     case ReasonCode.MalformedPacket: return `Client ${connection.name} disconnected due to malformed packet: ${error.message}.`;
     case ReasonCode.ProtocolError: return `Client ${connection.name} disconnected due to protocol error: ${error.message}.`;
     default: return `Client ${connection.name} disconnected, ${reasonName(error.reasonCode)}: ${error.message}.`;

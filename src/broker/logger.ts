@@ -5,7 +5,10 @@ export type LogType = 'error' | 'warning' | 'notice' | 'information' | 'debug' |
 
 export interface BrokerLogger {
   log(type: LogType, message: string): void;
-  /** False when lines of this type go nowhere: the broker then skips building them (and what they name). */
+  /**
+   * False when lines of this type go nowhere: the broker then skips building them (and what they
+   * name). Asked once for 'debug' when the broker is created (the packet trace, packet-log.ts).
+   */
   enabled?(type: LogType): boolean;
 }
 

@@ -30,7 +30,7 @@ function builder(yargs: Argv): Argv {
       'Run an MQTT 3.1/3.1.1/5.0 broker. Without a configuration it listens on localhost only\n' +
       '(127.0.0.1 and ::1), port 1883, and allows anonymous clients, like Mosquitto 2.0.')
     .option('port', { alias: 'p', type: 'string', describe: 'port to listen on (repeatable; default 1883)' })
-    .option('verbose', { alias: 'v', type: 'boolean', describe: 'log every connection, subscription and disconnection' })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'log every type (log_type all): subscriptions and the debug trace of every packet besides the default connection lines' })
     .option('persistence', { type: 'string', describe: 'keep retained messages, persistent sessions and queued/in-flight messages in this directory; what is acknowledged is on disk first (without -c)' })
     .option('config-file', { alias: 'c', type: 'string', describe: 'load a mosquitto.conf (Mosquitto 2.0 syntax, include_dir included)' })
     .option('daemon', { alias: 'd', type: 'boolean', describe: 'run in the background; returns once the listeners are bound (writes pid_file)' })
@@ -38,7 +38,7 @@ function builder(yargs: Argv): Argv {
     .example('mqx broker', 'listen on localhost:1883')
     .example('mqx broker -c /etc/mosquitto/mosquitto.conf -d', 'run a Mosquitto configuration in the background')
     .example('mqx broker --test-config -c mosquitto.conf', 'check a configuration without starting')
-    .example('mqx broker -p 1883 -p 1884 -v', 'two ports, log connections') as unknown as Argv;
+    .example('mqx broker -p 1883 -p 1884 -v', 'two ports, log everything (packet trace included)') as unknown as Argv;
 }
 
 function parsePort(value: string): number {
@@ -69,11 +69,15 @@ export function brokerOptionsFromArgv(argv: Record<string, unknown>): BrokerRunO
   };
 }
 
-/** Mosquitto's stderr log: `<epoch>: message`; without -v only errors, warnings and start-up lines. */
+/**
+ * Mosquitto's stderr log without a config file: `<epoch>: message`, its default log types
+ * (error, warning, notice, information: start-up and one line per connection and disconnection),
+ * and with -v every type (log_type all: the debug packet trace and subscribe/unsubscribe lines).
+ */
 export function cliLogger(stream: Writable, verbose: boolean): BrokerLogger {
   const shown: ReadonlySet<LogType> = new Set<LogType>(verbose
     ? ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe']
-    : ['error', 'warning', 'information']);
+    : ['error', 'warning', 'notice', 'information']);
   return {
     log(type, message) {
       if (shown.has(type)) stream.write(`${Math.floor(Date.now() / 1000)}: ${message}\n`);

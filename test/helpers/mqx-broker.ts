@@ -88,3 +88,33 @@ export async function startMqxBroker(t: TestContext, config: string, options: { 
     };
   }
 }
+
+/**
+ * Starts `mqx broker ARGS -p PORT` without a config file (local only mode, log on stderr) on a
+ * free port; resolves once it runs; stopped by PID in t.after if the test did not stop it.
+ */
+export async function startMqxBrokerArgs(t: TestContext, args: string[]): Promise<{ port: number; child: ChildProcess; log(): string; stop(): Promise<void> }> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const child = spawnMqx(['broker', ...args, '-p', String(port)]);
+    let logged = '';
+    child.stderr!.on('data', (chunk: Buffer) => { logged += chunk.toString(); });
+    const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`mqx broker exited (${code}): ${logged}`))));
+    exited.catch(() => undefined);
+    try {
+      await Promise.race([waitForOutput(child.stderr!, / running\b/, 15000), exited]);
+    } catch (error) {
+      child.kill('SIGKILL');
+      // Without a config it also listens on ::1, which freePort() did not check.
+      if (attempt < 3 && /Address already in use/.test(logged)) continue;
+      throw error;
+    }
+    const stop = () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+    t.after(stop);
+    return { port, child, log: () => logged, stop };
+  }
+}

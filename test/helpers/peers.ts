@@ -76,9 +76,10 @@ export interface RunningMosquitto {
 
 /**
  * Starts Debian's mosquitto on a free loopback port with `extraConfig` appended
- * (anonymous allowed unless the extra config says otherwise). Resolves once it listens.
+ * (anonymous allowed unless the extra config says otherwise; `log_type all` unless logTypes
+ * names others). Resolves once it listens.
  */
-export async function startMosquitto(extraConfig = '', options: { anonymous?: boolean } = {}): Promise<RunningMosquitto> {
+export async function startMosquitto(extraConfig = '', options: { anonymous?: boolean; logTypes?: string[] } = {}): Promise<RunningMosquitto> {
   const binary = peerPath('mosquitto');
   if (!binary) throw new Error('mosquitto is not installed');
   const dir = mkdtempSync(join(tmpdir(), 'mqx-mosquitto-'));
@@ -89,7 +90,7 @@ export async function startMosquitto(extraConfig = '', options: { anonymous?: bo
       `listener ${port} 127.0.0.1`,
       `allow_anonymous ${options.anonymous === false ? 'false' : 'true'}`,
       'log_dest stderr',
-      'log_type all',
+      ...(options.logTypes ?? ['all']).map((type) => `log_type ${type}`),
       extraConfig,
     ].join('\n') + '\n';
     const configPath = join(dir, 'mosquitto.conf');
@@ -106,19 +107,49 @@ export async function startMosquitto(extraConfig = '', options: { anonymous?: bo
       throw error;
     }
     exited.catch(() => undefined);
-    return {
-      port,
-      dir,
-      process: child,
-      log: () => logged,
-      stop: () => new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) { rmSync(dir, { recursive: true, force: true }); resolve(); return; }
-        // A SIGTERM that lands while mosquitto is still setting up can be lost (seen: a test file
-        // hung for its whole timeout with mosquitto alive), so it gets SIGKILL after a grace period.
-        const force = setTimeout(() => child.kill('SIGKILL'), 3000);
-        child.once('exit', () => { clearTimeout(force); rmSync(dir, { recursive: true, force: true }); resolve(); });
-        child.kill('SIGTERM');
-      }),
-    };
+    return running(port, dir, child, () => logged);
   }
+}
+
+/**
+ * Starts `mosquitto ARGS -p PORT` without a config file (local only mode, log on stderr, e.g.
+ * with -v) on a free port; resolves once it runs. `dir` is an empty temp dir, removed on stop.
+ */
+export async function startMosquittoArgs(args: string[]): Promise<RunningMosquitto> {
+  const binary = peerPath('mosquitto');
+  if (!binary) throw new Error('mosquitto is not installed');
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const child = spawn(binary, [...args, '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let logged = '';
+    child.stderr!.on('data', (chunk: Buffer) => { logged += chunk.toString(); });
+    const exited = new Promise<never>((_, reject) => child.once('exit', () => reject(new Error(`mosquitto exited: ${logged}`))));
+    try {
+      await Promise.race([waitForOutput(child.stderr!, / running\b/, 10000), exited]);
+    } catch (error) {
+      child.kill('SIGKILL');
+      // Without a config it also listens on ::1, which freePort() did not check.
+      if (attempt < 3 && /Address already in use/.test(logged)) continue;
+      throw error;
+    }
+    exited.catch(() => undefined);
+    return running(port, mkdtempSync(join(tmpdir(), 'mqx-mosquitto-')), child, () => logged);
+  }
+}
+
+function running(port: number, dir: string, child: ChildProcess, log: () => string): RunningMosquitto {
+  return {
+    port,
+    dir,
+    process: child,
+    log,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) { rmSync(dir, { recursive: true, force: true }); resolve(); return; }
+      // A SIGTERM that lands while mosquitto is still setting up can be lost (seen: a test file
+      // hung for its whole timeout with mosquitto alive), so it gets SIGKILL after a grace period.
+      const force = setTimeout(() => child.kill('SIGKILL'), 3000);
+      child.once('exit', () => { clearTimeout(force); rmSync(dir, { recursive: true, force: true }); resolve(); });
+      child.kill('SIGTERM');
+    }),
+  };
 }

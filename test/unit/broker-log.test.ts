@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { BrokerLog, strftime } from '../../src/cli/broker-log.js';
 import type { BrokerLogSettings } from '../../src/cli/broker-log.js';
+import { cliLogger } from '../../src/cli/broker.js';
+import type { LogType } from '../../src/broker/logger.js';
 
 const base: BrokerLogSettings = {
   log_dest: ['stderr'], log_file: null, log_type: ['error', 'warning', 'notice', 'information'],
@@ -63,13 +65,9 @@ test('log_dest stdout + topic + file; none writes nothing', () => {
     assert.equal(d.out(), 'careful\n');
     assert.deepEqual(published, ['$SYS/broker/log/W careful']);
     assert.equal(readFileSync(join(dir, 'x.log'), 'utf8'), 'careful\n');
-    assert.equal(d.log.enabled('warning'), true);
     const none = capture({ log_dest: [] });
     none.log.log('error', 'x');
     assert.equal(none.err() + none.out(), '');
-    // The broker asks before building a line (a peer address costs a system call): nothing is wanted.
-    assert.equal(none.log.enabled('error'), false);
-    assert.equal(none.log.enabled('notice'), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -77,4 +75,25 @@ test('log_dest stdout + topic + file; none writes nothing', () => {
 
 test('an unwritable log file is one clear error at start-up', () => {
   assert.throws(() => capture({ log_dest: ['file'], log_file: '/nonexistent-dir/x.log' }), /Unable to open log file \/nonexistent-dir\/x\.log for writing/);
+});
+
+test('enabled() is false for every type with log_dest none, so the broker builds no line', () => {
+  const none = capture({ log_dest: [], log_type: ['all'] });
+  assert.equal(none.log.enabled('debug'), false);
+  assert.equal(none.log.enabled('error'), false);
+  const all = capture({ log_type: ['all'] });
+  assert.equal(all.log.enabled('debug'), true);
+});
+
+test('mqx broker without -c: Mosquitto\'s default types (notice included); -v adds debug, subscribe, unsubscribe', () => {
+  const quiet = cliLogger(new PassThrough(), false);
+  assert.deepEqual(['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe'].map((type) => quiet.enabled!(type as LogType)),
+    [true, true, true, true, false, false, false]);
+  const stream = new PassThrough();
+  let written = '';
+  stream.on('data', (chunk) => { written += chunk; });
+  const verbose = cliLogger(stream, true);
+  for (const type of ['debug', 'subscribe', 'unsubscribe'] as const) assert.equal(verbose.enabled!(type), true);
+  verbose.log('debug', 'Sending PINGRESP to c');
+  assert.match(written, /^\d+: Sending PINGRESP to c\n$/);
 });

@@ -7,9 +7,9 @@ import { MqttError, ReasonCode, isWellFormedUtf8 } from '../../codec/index.js';
 import { isValidTopicName } from '../../codec/topics.js';
 import type { Connection } from '../connection.js';
 import type { ClientInfo, ConnectInfo } from '../hooks.js';
-import { connectSummary } from '../logger.js';
 import type { Message } from '../message.js';
 import { mountTopic } from '../mount-point.js';
+import { clientConnected } from '../packet-log.js';
 import { NEVER_EXPIRES } from '../session-store.js';
 import type { WillMessage } from '../session.js';
 
@@ -156,8 +156,8 @@ function finishConnect(connection: Connection, packet: IConnectPacket, accepted:
   connection.state = 'connected';
   connection.lastActivity = Date.now(); // keep alive counts from here (before: the CONNECT deadline)
   broker.connectionAccepted(connection);
+  clientConnected(connection); // Mosquitto's "New client connected" and will lines come before CONNACK
   connection.send(connack(connection, sessionPresent, accepted));
-  if (broker.logs('notice')) broker.logger.log('notice', `New client connected from ${connection.remoteAddress} as ${clientId} ${connectSummary(version, connection.clean, connection.keepalive, username)}.`);
   session.attach(connection);
   broker.emit('connect', session.clientInfo);
   connection.flushPending();

@@ -4,6 +4,7 @@
 import type { IDisconnectPacket } from '../../codec/index.js';
 import { MqttError, ReasonCode } from '../../codec/index.js';
 import type { Connection } from '../connection.js';
+import { receivedDisconnect } from '../packet-log.js';
 
 export function handleDisconnect(connection: Connection, packet: IDisconnectPacket): void {
   const session = connection.session!;
@@ -14,6 +15,7 @@ export function handleDisconnect(connection: Connection, packet: IDisconnectPack
     }
     session.expiryInterval = expiry;
   }
+  if (connection.broker.tracePackets) receivedDisconnect(connection);
   const reason = connection.protocolVersion === 5 ? packet.reasonCode ?? 0 : 0;
   connection.disconnectedNormally = reason !== ReasonCode.DisconnectWithWill;
   connection.broker.logger.log('notice', `Client ${connection.name} disconnected.`);

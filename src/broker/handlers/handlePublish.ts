@@ -11,6 +11,7 @@ import type { Message } from '../message.js';
 import { detachPayload } from '../message.js';
 import { mountTopic } from '../mount-point.js';
 import { mayWrite } from '../write-access.js';
+import { receivedPublish, refusedPublish, sentAck } from '../packet-log.js';
 import { ackBytes, PUBACK, PUBREC } from './acks.js';
 
 /** Mosquitto's topic hierarchy limit. */
@@ -41,6 +42,7 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
   if (packet.retain && !options.retain_available) throw new MqttError(ReasonCode.RetainNotSupported, 'retain is not available'); // [MQTT-3.2.2-14]
   if (qos === 2 && session.inboundQos2.has(packetId)) {
     // [MQTT-4.3.3-9] a duplicate of a message not yet released: acknowledge, do not route again
+    if (broker.tracePackets) { receivedPublish(connection, packet, topic); sentAck(connection, 'PUBREC', packetId, 0); }
     connection.write(ackBytes(PUBREC, packetId, 0, version));
     return;
   }
@@ -51,6 +53,7 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
   const payload = packet.payload as Buffer;
   let reason = refusal(connection, topic, payload, properties);
   if (reason === 0) {
+    if (broker.tracePackets) receivedPublish(connection, packet, topic);
     const message: Message = {
       topic,
       payload,
@@ -71,13 +74,15 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
     if (broker.metrics.dropped !== droppedBefore) connection.causedDrops = true;
     if (broker.listenerCount('publish') > 0) broker.emit('publish', message, connection.clientId);
     if (delivered === 0 && version === 5) reason = ReasonCode.NoMatchingSubscribers;
-  } else {
-    broker.logger.log('debug', `Denied PUBLISH from ${connection.name} (d${packet.dup ? 1 : 0}, q${qos}, r${packet.retain ? 1 : 0}, m${packetId}, '${topic}', ... (${payload.length} bytes))`);
+  } else if (broker.tracePackets) {
+    refusedPublish(connection, packet, topic, reason === ReasonCode.QuotaExceeded);
   }
   if (qos === 1) {
+    if (broker.tracePackets) sentAck(connection, 'PUBACK', packetId, reason);
     connection.write(ackBytes(PUBACK, packetId, reason, version));
   } else if (qos === 2) {
     if (reason < 0x80) { session.addInboundQos2(packetId); broker.persistence?.inboundQos2(session, packetId, true); }
+    if (broker.tracePackets) sentAck(connection, 'PUBREC', packetId, reason);
     connection.write(ackBytes(PUBREC, packetId, reason, version));
   }
 }

@@ -4,12 +4,16 @@
 import type { IPubrecPacket } from '../../codec/index.js';
 import { ReasonCode } from '../../codec/index.js';
 import type { Connection } from '../connection.js';
+import { receivedRelease, sentRelease, unknownPubrec } from '../packet-log.js';
 import { ackBytes, PUBREL } from './acks.js';
 
 export function handlePubrec(connection: Connection, packet: IPubrecPacket): void {
   const packetId = packet.messageId ?? 0;
   const failed = (packet.reasonCode ?? 0) >= 0x80;
+  if (connection.broker.tracePackets) receivedRelease(connection, 'PUBREC', packetId);
   if (!connection.session!.received(packetId, failed) && !failed) {
+    unknownPubrec(connection, packetId);
     connection.write(ackBytes(PUBREL, packetId, ReasonCode.PacketIdentifierNotFound, connection.protocolVersion));
+    if (connection.broker.tracePackets) sentRelease(connection, 'PUBREL', packetId);
   }
 }

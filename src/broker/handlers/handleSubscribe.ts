@@ -7,6 +7,7 @@ import { isValidTopicFilter, parseSharedFilter, topicLevelCount } from '../../co
 import type { Connection } from '../connection.js';
 import { deliverRetained } from '../deliver.js';
 import { mountTopic } from '../mount-point.js';
+import { receivedSubscribe, subscribeFilter } from '../packet-log.js';
 import type { SubscriptionOptions } from '../router.js';
 import { MAX_TOPIC_LEVELS } from './handlePublish.js';
 
@@ -16,6 +17,7 @@ interface RetainedRequest {
 }
 
 export function handleSubscribe(connection: Connection, packet: ISubscribePacket): void {
+  if (connection.broker.tracePackets) receivedSubscribe(connection);
   const packetId = packet.messageId ?? 0;
   if (packetId === 0) throw new MqttError(ReasonCode.ProtocolError, 'SUBSCRIBE without packet identifier'); // [MQTT-2.2.1-3]
   // [MQTT-3.8.3-2] at least one filter
@@ -47,12 +49,13 @@ export function handleSubscribe(connection: Connection, packet: ISubscribePacket
     // there is an ordinary subscription to `<mount>$share/g/t`, not a shared one.
     const filter = mountPoint === null ? requested : mountTopic(mountPoint, requested);
     const group = mountPoint === null ? shared.group : null;
+    const qos = Math.min(subscription.qos, broker.options.max_qos) as 0 | 1 | 2;
+    if (broker.tracePackets) subscribeFilter(connection, filter, qos);
     const authorize = broker.options.authorize;
     if (authorize !== undefined && !authorize(session.clientInfo, 'subscribe', filter)) {
       granted.push(version === 5 ? ReasonCode.NotAuthorized : 0x80);
       continue;
     }
-    const qos = Math.min(subscription.qos, broker.options.max_qos) as 0 | 1 | 2;
     const options: SubscriptionOptions = {
       qos,
       noLocal: version === 5 && subscription.nl === true,

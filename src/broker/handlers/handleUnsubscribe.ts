@@ -5,8 +5,10 @@ import type { IUnsubscribePacket } from '../../codec/index.js';
 import { MqttError, ReasonCode, isWellFormedUtf8 } from '../../codec/index.js';
 import type { Connection } from '../connection.js';
 import { mountTopic } from '../mount-point.js';
+import { receivedUnsubscribe, unsubscribeFilter } from '../packet-log.js';
 
 export function handleUnsubscribe(connection: Connection, packet: IUnsubscribePacket): void {
+  if (connection.broker.tracePackets) receivedUnsubscribe(connection);
   const packetId = packet.messageId ?? 0;
   if (packetId === 0) throw new MqttError(ReasonCode.ProtocolError, 'UNSUBSCRIBE without packet identifier'); // [MQTT-2.2.1-3]
   // [MQTT-3.10.3-2] at least one filter
@@ -19,6 +21,7 @@ export function handleUnsubscribe(connection: Connection, packet: IUnsubscribePa
     // The filter as SUBSCRIBE stored it. (Mosquitto 2.0 forgets the mount point here, so its
     // clients can never unsubscribe; mqx removes what the client subscribed to.)
     const filter = mountPoint === null ? requested : mountTopic(mountPoint, requested);
+    if (broker.tracePackets) unsubscribeFilter(connection, filter);
     const removed = broker.router.remove(connection.clientId, filter);
     if (removed) broker.persistence?.unsubscribed(connection.session!, filter);
     codes.push(removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
