@@ -71,6 +71,8 @@ export class Broker extends EventEmitter {
    * so the hot paths test a field instead of building lines nobody reads.
    */
   readonly tracePackets: boolean;
+  /** The logger's enabled() per type, asked once: every connection checks 'notice' twice. */
+  private readonly logging: Readonly<Record<LogType, boolean>>;
   readonly metrics = new Metrics();
   readonly router = new Router();
   readonly retained = new RetainedStore<Message>();
@@ -100,7 +102,13 @@ export class Broker extends EventEmitter {
     super();
     this.options = resolveOptions(options);
     this.logger = this.options.logger ?? silentLogger;
-    this.tracePackets = this.logs('debug');
+    const logger = this.logger;
+    const enabled = (type: LogType): boolean => logger.enabled?.(type) ?? true;
+    this.logging = {
+      error: enabled('error'), warning: enabled('warning'), notice: enabled('notice'), information: enabled('information'),
+      debug: enabled('debug'), subscribe: enabled('subscribe'), unsubscribe: enabled('unsubscribe'),
+    };
+    this.tracePackets = this.logging.debug;
     this.guardedAuthenticate = guardAuthenticate(this.options, this.logger);
     this.sessions = new SessionStore(this.options, this.metrics, (session) => this.guarded('expiring a session', () => this.endSession(session)));
     this.sys = new SysPublisher(this);
@@ -168,7 +176,7 @@ export class Broker extends EventEmitter {
       stream.destroy();
       return;
     }
-    const own = info.listener === undefined ? undefined : this.listenerLimits.get(info.listener);
+    const own = info.listener === undefined || this.listenerLimits.size === 0 ? undefined : this.listenerLimits.get(info.listener);
     if (own !== undefined) {
       if (own.count >= own.limit) {
         this.logger.log('notice', `Client connection from ${streamAddress(stream, info.remoteAddress)} denied: max_connections exceeded.`);
@@ -188,7 +196,7 @@ export class Broker extends EventEmitter {
 
   /** Whether log lines of `type` go anywhere (lines naming the peer are then worth building). */
   logs(type: LogType): boolean {
-    return this.logger.enabled?.(type) ?? true;
+    return this.logging[type];
   }
 
   /** Installs authentication/authorization hooks after start (a reload that starts needing them). */
@@ -269,7 +277,7 @@ export class Broker extends EventEmitter {
   connectionClosed(connection: Connection, wasConnected: boolean, reason: MqttError | null): void {
     this.connections.delete(connection);
     this.metrics.sockets--;
-    const own = this.listenerLimits.get(connection.listener);
+    const own = this.listenerLimits.size === 0 ? undefined : this.listenerLimits.get(connection.listener);
     if (own !== undefined) own.count--;
     if (!wasConnected) return;
     this.metrics.clientsConnected--;

@@ -7,7 +7,7 @@ export interface BrokerLogger {
   log(type: LogType, message: string): void;
   /**
    * False when lines of this type go nowhere: the broker then skips building them (and what they
-   * name). Asked once for 'debug' when the broker is created (the packet trace, packet-log.ts).
+   * name). Asked once per type when the broker is created.
    */
   enabled?(type: LogType): boolean;
 }

@@ -59,7 +59,7 @@ export function peerAddress(socket: { remoteAddress?: string | undefined; remote
 
 /** A TCP connection (net, TLS or direct): it has a peer address, and without allowHalfOpen its 'end' is always followed by 'close'. */
 export function isTcpSocket(stream: ClientStream): stream is Socket | DirectSocket {
-  return stream instanceof Socket || stream instanceof DirectSocket;
+  return stream instanceof DirectSocket || stream instanceof Socket; // the common case first
 }
 
 /** The peer of any stream the broker serves: the address its listener gave, else a socket's own, else 'stream'. */
