@@ -75,6 +75,30 @@ export interface RunningMosquitto {
 }
 
 /**
+ * Starts a broker on a free loopback port and resolves once it logs " running": `spawnOn(port)`
+ * starts it with stderr piped. A port taken meanwhile (a broker without a config also listens
+ * on ::1, which freePort() does not check) is retried up to 3 times; on failure it is killed.
+ */
+export async function spawnUntilRunning(name: string, spawnOn: (port: number) => ChildProcess, timeoutMs: number): Promise<{ port: number; child: ChildProcess; log(): string }> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const child = spawnOn(port);
+    let logged = '';
+    child.stderr!.on('data', (chunk: Buffer) => { logged += chunk.toString(); });
+    const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${logged}`))));
+    exited.catch(() => undefined);
+    try {
+      await Promise.race([waitForOutput(child.stderr!, / running\b/, timeoutMs), exited]);
+    } catch (error) {
+      child.kill('SIGKILL');
+      if (attempt < 3 && /Address already in use/.test(logged)) continue;
+      throw error;
+    }
+    return { port, child, log: () => logged };
+  }
+}
+
+/**
  * Starts Debian's mosquitto on a free loopback port with `extraConfig` appended
  * (anonymous allowed unless the extra config says otherwise; `log_type all` unless logTypes
  * names others). Resolves once it listens.
@@ -83,8 +107,7 @@ export async function startMosquitto(extraConfig = '', options: { anonymous?: bo
   const binary = peerPath('mosquitto');
   if (!binary) throw new Error('mosquitto is not installed');
   const dir = mkdtempSync(join(tmpdir(), 'mqx-mosquitto-'));
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
+  const started = await spawnUntilRunning('mosquitto', (port) => {
     const config = [
       'user root',
       `listener ${port} 127.0.0.1`,
@@ -95,20 +118,9 @@ export async function startMosquitto(extraConfig = '', options: { anonymous?: bo
     ].join('\n') + '\n';
     const configPath = join(dir, 'mosquitto.conf');
     writeFileSync(configPath, config);
-    const child = spawn(binary, ['-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let logged = '';
-    child.stderr!.on('data', (chunk: Buffer) => { logged += chunk.toString(); });
-    const exited = new Promise<never>((_, reject) => child.once('exit', () => reject(new Error(`mosquitto exited: ${logged}`))));
-    try {
-      await Promise.race([waitForOutput(child.stderr!, / running\b/, 10000), exited]);
-    } catch (error) {
-      child.kill('SIGKILL');
-      if (attempt < 3 && /Address already in use/.test(logged)) continue;
-      throw error;
-    }
-    exited.catch(() => undefined);
-    return running(port, dir, child, () => logged);
-  }
+    return spawn(binary, ['-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  }, 10000);
+  return running(started.port, dir, started.child, started.log);
 }
 
 /**
@@ -118,23 +130,8 @@ export async function startMosquitto(extraConfig = '', options: { anonymous?: bo
 export async function startMosquittoArgs(args: string[]): Promise<RunningMosquitto> {
   const binary = peerPath('mosquitto');
   if (!binary) throw new Error('mosquitto is not installed');
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    const child = spawn(binary, [...args, '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let logged = '';
-    child.stderr!.on('data', (chunk: Buffer) => { logged += chunk.toString(); });
-    const exited = new Promise<never>((_, reject) => child.once('exit', () => reject(new Error(`mosquitto exited: ${logged}`))));
-    try {
-      await Promise.race([waitForOutput(child.stderr!, / running\b/, 10000), exited]);
-    } catch (error) {
-      child.kill('SIGKILL');
-      // Without a config it also listens on ::1, which freePort() did not check.
-      if (attempt < 3 && /Address already in use/.test(logged)) continue;
-      throw error;
-    }
-    exited.catch(() => undefined);
-    return running(port, mkdtempSync(join(tmpdir(), 'mqx-mosquitto-')), child, () => logged);
-  }
+  const started = await spawnUntilRunning('mosquitto', (port) => spawn(binary, [...args, '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] }), 10000);
+  return running(started.port, mkdtempSync(join(tmpdir(), 'mqx-mosquitto-')), started.child, started.log);
 }
 
 function running(port: number, dir: string, child: ChildProcess, log: () => string): RunningMosquitto {
