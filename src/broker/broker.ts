@@ -27,7 +27,7 @@ import { listenTcp } from './transport/tcp.js';
 import { listenTls } from './transport/tls.js';
 import { listenUnix } from './transport/unix.js';
 import { listenWebSockets } from './transport/ws.js';
-import { streamAddress } from './transport/transport.js';
+import { isTcpSocket, streamAddress } from './transport/transport.js';
 import type { BoundAddress, ClientStream, StreamInfo, Transport } from './transport/transport.js';
 import type { ConnectInfo } from './hooks.js';
 
@@ -170,6 +170,8 @@ export class Broker extends EventEmitter {
   /** Serves one client over any duplex stream (a socket, a TLS stream, a WebSocket stream, a test pair). */
   handle(stream: ClientStream, info: Partial<StreamInfo> = {}): void {
     if (this.closing) { stream.destroy(); return; }
+    // A peer gone (reset) before it was accepted has no address: Mosquitto drops it without a line.
+    if (info.remoteAddress === undefined && isTcpSocket(stream) && stream.remoteAddress === undefined) { stream.destroy(); return; }
     const max = this.options.max_connections;
     if (max >= 0 && this.connections.size >= max) {
       this.logger.log('notice', `Client connection from ${streamAddress(stream, info.remoteAddress)} denied: max_connections exceeded.`);

@@ -13,6 +13,8 @@ import { unmountDelivery } from './mount-point.js';
 import { droppedOversizePublish, sentConnack, sentPacket, sentPublish, sentRelease } from './packet-log.js';
 import type { Session, SessionLink, WillMessage } from './session.js';
 import { isTcpSocket, streamAddress } from './transport/transport.js';
+import { disconnectLines, streamEndLine, streamErrorLine } from './disconnect-log.js';
+import type { LogLine } from './disconnect-log.js';
 import type { ClientStream } from './transport/transport.js';
 
 /** Bytes a socket may hold unsent before QoS 0 messages to it are dropped (bounded outbound queue). */
@@ -327,6 +329,10 @@ export class Connection implements SessionLink {
     const mqttError = error instanceof MqttError ? error : new MqttError(ReasonCode.UnspecifiedError, error instanceof Error ? error.message : String(error));
     if (!(error instanceof MqttError)) this.broker.logger.log('error', `Error handling packet from client ${this.name}: ${mqttError.message}`);
     const code = mqttError.reasonCode;
+    // Mosquitto logs what was wrong before its CONNACK refusal and the disconnection after it;
+    // no line for the clients it closes when it stops.
+    const lines = code === ReasonCode.ServerShuttingDown ? [] : disconnectLines({ name: this.name, address: this.remoteAddress, connected: this.state === 'connected' }, mqttError);
+    logLines(this, lines.slice(0, -1));
     try {
       if (this.state === 'new' && code === ReasonCode.UnsupportedProtocolVersion) {
         // Version unknown: answer in the 3.1.1 format as Mosquitto does [MQTT-3.1.2-2]
@@ -345,8 +351,7 @@ export class Connection implements SessionLink {
     } catch {
       // An encoding failure while refusing must not stop the close.
     }
-    // Mosquitto logs no line for the clients it closes when it stops.
-    if (code !== ReasonCode.ServerShuttingDown) this.broker.logger.log('notice', disconnectLogLine(this, mqttError));
+    logLines(this, lines.slice(-1));
     this.close(mqttError);
   }
 
@@ -369,7 +374,7 @@ export class Connection implements SessionLink {
 
   private onStreamError(error: Error): void {
     if (this.state === 'closed') return;
-    if (this.state === 'connected') this.broker.logger.log('notice', `Client ${this.name} disconnected: ${error.message}.`);
+    logLines(this, [streamErrorLine(this.name, error)]);
     this.close(new MqttError(ReasonCode.UnspecifiedError, error.message));
     this.stream.destroy();
   }
@@ -377,18 +382,13 @@ export class Connection implements SessionLink {
   private onStreamClosed(): void {
     if (this.closeTimer) { clearTimeout(this.closeTimer); this.closeTimer = null; }
     if (this.state === 'closed') return;
-    if (this.state === 'connected') this.broker.logger.log('notice', `Client ${this.name} closed its connection.`);
+    logLines(this, [streamEndLine(this.name, this.decoder.insideFrameBody)]);
     this.close(null);
     this.stream.destroy();
   }
 }
 
-function disconnectLogLine(connection: Connection, error: MqttError): string {
-  switch (error.reasonCode) {
-    case ReasonCode.KeepAliveTimeout: return `Client ${connection.name} has exceeded timeout, disconnecting.`;
-    case ReasonCode.SessionTakenOver: return `Client ${connection.name} already connected, closing old connection.`;
-    case ReasonCode.MalformedPacket: return `Client ${connection.name} disconnected due to malformed packet: ${error.message}.`;
-    case ReasonCode.ProtocolError: return `Client ${connection.name} disconnected due to protocol error: ${error.message}.`;
-    default: return `Client ${connection.name} disconnected, ${reasonName(error.reasonCode)}: ${error.message}.`;
-  }
+/** Logs the lines disconnect-log.ts words as Mosquitto does (the one place that mapping lives). */
+function logLines(connection: Connection, lines: LogLine[]): void {
+  for (const [type, message] of lines) connection.broker.logger.log(type, message);
 }

@@ -85,7 +85,7 @@ export function strftime(format: string, date: Date): string {
  * Lines the broker core logs about connections, which `connection_messages false` hides. The
  * core gives them no type of their own, so they are recognised by Mosquitto's fixed wording.
  */
-const CONNECTION_MESSAGE = /^(New connection from |New client connected from |Client .* (disconnected|closed its connection|has exceeded timeout))/;
+const CONNECTION_MESSAGE = /^(New connection from |New client connected from |Client .* (disconnected|closed its connection|has exceeded timeout|already connected, closing old connection)|Bad socket read\/write on client |Invalid protocol (version \d+|".*") in CONNECT from )/s;
 
 export class BrokerLog implements BrokerLogger {
   private readonly types: ReadonlySet<string>;

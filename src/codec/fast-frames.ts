@@ -69,6 +69,11 @@ export class FrameSplitter<C> {
     return this.pendingBytes;
   }
 
+  /** Whether a frame's header arrived whole and its body is still being collected. */
+  get insideFrameBody(): boolean {
+    return this.needed > 0;
+  }
+
   /** Hands every complete frame of `chunk` (with what was held back) to onFrame(context, ...). */
   split(context: C, chunk: Buffer): number {
     const buffer = chunk;

@@ -68,7 +68,7 @@ export class Decoder extends FrameSplitter<Decoder> {
       if (connect !== null) { this.accept(connect as Packet); return; }
     }
     const parsed = parseWhole(buffer.subarray(start, end), this.protocolVersion);
-    if (parsed instanceof Error) { this.fail(mapParserError(parsed)); return; }
+    if (parsed instanceof Error) { this.fail(mapParserError(parsed, buffer.subarray(start, end))); return; }
     // mqtt-packet reports a packet identifier cut short by the remaining length as -1 instead of
     // an error; such a packet is malformed [MQTT-1.5.5-1], and answering it would encode id -1.
     const { messageId } = parsed as { messageId?: number };
@@ -128,12 +128,31 @@ function parseWhole(frame: Buffer, protocolVersion: number): Packet | Error {
   return packet;
 }
 
-function mapParserError(error: Error): MqttError {
+function mapParserError(error: Error, frame: Buffer): MqttError {
   const message = error.message || 'malformed packet';
-  if (/protocol version/i.test(message)) return new MqttError(ReasonCode.UnsupportedProtocolVersion, message);
-  if (/Invalid protocolId|Cannot parse protocolId/.test(message)) return new MqttError(ReasonCode.UnsupportedProtocolVersion, message);
+  // A refused CONNECT names its protocol level or name, which the broker's log line quotes.
+  if (/protocol version/i.test(message)) {
+    const level = connectProtocol(frame)?.level;
+    return new MqttError(ReasonCode.UnsupportedProtocolVersion, level === undefined ? message : `Invalid protocol version ${level}`);
+  }
+  if (/Invalid protocolId|Cannot parse protocolId/.test(message)) {
+    const name = connectProtocol(frame)?.name;
+    return new MqttError(ReasonCode.UnsupportedProtocolVersion, name === undefined ? message : `Invalid protocol "${name}"`);
+  }
   if (/Not supported auth packet/.test(message)) return new MqttError(ReasonCode.ProtocolError, message);
   return new MqttError(ReasonCode.MalformedPacket, message);
+}
+
+/** The protocol name and level at the start of a CONNECT frame, when the frame holds them. */
+function connectProtocol(frame: Buffer): { name: string; level: number | undefined } | undefined {
+  if (frame.length < 2 || frame[0]! >> 4 !== 1) return undefined;
+  let i = 1;
+  while (i < frame.length && frame[i]! & 0x80) i++;
+  i++;
+  if (i + 2 > frame.length) return undefined;
+  const length = frame.readUInt16BE(i);
+  if (i + 2 + length > frame.length) return undefined;
+  return { name: frame.toString('utf8', i + 2, i + 2 + length), level: frame[i + 2 + length] };
 }
 
 /** Encodes one packet for the given protocol version. Throws on an unencodable packet. */

@@ -4,6 +4,7 @@
 
 import { createHook } from 'node:async_hooks';
 import { createBroker } from '../../src/broker/broker.js';
+import { isClientConductError } from '../../src/broker/disconnect-log.js';
 import type { BrokerOptions } from '../../src/broker/options.js';
 
 export interface ChildStats {
@@ -23,7 +24,7 @@ createHook({ init(_id, type) { if (type === 'Timeout') timersCreated++; } }).ena
 
 const errors: string[] = [];
 const options = JSON.parse(process.argv[2] ?? '{}') as BrokerOptions;
-const broker = createBroker({ ...options, logger: { log: (type, message) => { if (type === 'error') errors.push(message); } } });
+const broker = createBroker({ ...options, logger: { log: (type, message) => { if (type === 'error' && !isClientConductError(message)) errors.push(message); } } });
 const [address] = await broker.listen();
 process.send!({ cmd: 'ready', port: address!.port });
 

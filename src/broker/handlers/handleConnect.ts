@@ -31,12 +31,12 @@ export function handleConnect(connection: Connection, packet: IConnectPacket): P
     throw new MqttError(ReasonCode.MalformedPacket, 'invalid UTF-8 in CONNECT'); // [MQTT-1.5.4-1]
   }
   // [MQTT-3.1.2-22] 3.1.1: a password needs a user name
-  if (version < 5 && packet.password !== undefined && packet.username === undefined) throw new MqttError(ReasonCode.ProtocolError, 'password without user name');
+  if (version < 5 && packet.password !== undefined && packet.username === undefined) throw new MqttError(ReasonCode.ProtocolError, `password without user name (client id '${clientId}')`);
   if (packet.will) {
     if (!isWellFormedUtf8(packet.will.topic)) throw new MqttError(ReasonCode.MalformedPacket, 'invalid UTF-8 in will topic');
     if (!isValidTopicName(packet.will.topic)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid will topic '${packet.will.topic}'`);
     if (packet.will.retain && !options.retain_available) throw new MqttError(ReasonCode.RetainNotSupported, 'retain is not available'); // [MQTT-3.2.2-13]
-    if ((packet.will.qos ?? 0) > options.max_qos) throw new MqttError(ReasonCode.QoSNotSupported, 'will QoS not supported'); // [MQTT-3.2.2-12]
+    if ((packet.will.qos ?? 0) > options.max_qos) throw new MqttError(ReasonCode.QoSNotSupported, `will QoS ${packet.will.qos ?? 0} not supported`); // [MQTT-3.2.2-12]
   }
   // Receive Maximum and Maximum Packet Size of 0 are protocol errors (MQTT 5.0 3.1.2.11.3, 3.1.2.11.4)
   if (version === 5 && (packet.properties?.receiveMaximum === 0 || packet.properties?.maximumPacketSize === 0)) {
