@@ -286,11 +286,17 @@ export async function latency(broker, { rate = 5000, qos = 0, seconds = 10, warm
  * the rate and the broker's RSS growth. The clients come from the handle connector, warmed up
  * before the first run: through net.Socket the generator cost more CPU per connection than either
  * broker and bounded the rate it measured. `generatorShare` tells whether it still did.
+ * `warmupConnections` > 0 first opens and closes that many (a broker that has served clients
+ * before, as the other scenarios measure after a warm-up second); 0 measures a restart storm.
  */
-export async function idleConnections(broker, { count = 10000, concurrency = 100 }) {
+export async function idleConnections(broker, { count = 10000, concurrency = 100, warmupConnections = 0 }) {
   await warmConnector();
   const port = broker.port;
   const id = `idle${process.pid}-${runId++}`;
+  if (warmupConnections > 0) {
+    (await connectIdle(port, `${id}-before-`, warmupConnections, concurrency)).close();
+    await settle(() => broker.cpuSeconds(), 300, 3000); // until the broker has handled the closes
+  }
   // One connection first, so one-time allocations are not counted per connection.
   const first = await connectIdle(port, `${id}-warm`, 1);
   await sleep(1000);
