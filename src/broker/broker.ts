@@ -171,7 +171,9 @@ export class Broker extends EventEmitter {
   handle(stream: ClientStream, info: Partial<StreamInfo> = {}): void {
     if (this.closing) { stream.destroy(); return; }
     // A peer gone (reset) before it was accepted has no address: Mosquitto drops it without a line.
-    if (info.remoteAddress === undefined && isTcpSocket(stream) && stream.remoteAddress === undefined) { stream.destroy(); return; }
+    // Asked only when lines are logged: it costs a getpeername per connection, and without a log
+    // such a connection ends unseen anyway, at its first read.
+    if (this.logs('notice') && info.remoteAddress === undefined && isTcpSocket(stream) && stream.remoteAddress === undefined) { stream.destroy(); return; }
     const max = this.options.max_connections;
     if (max >= 0 && this.connections.size >= max) {
       this.logger.log('notice', `Client connection from ${streamAddress(stream, info.remoteAddress)} denied: max_connections exceeded.`);
