@@ -135,9 +135,10 @@ function mapParserError(error: Error, frame: Buffer): MqttError {
     const level = connectProtocol(frame)?.level;
     return new MqttError(ReasonCode.UnsupportedProtocolVersion, level === undefined ? message : `Invalid protocol version ${level}`);
   }
+  // Not an MQTT CONNECT at all: closed without CONNACK, as Mosquitto does [MQTT-3.1.2-1].
   if (/Invalid protocolId|Cannot parse protocolId/.test(message)) {
     const name = connectProtocol(frame)?.name;
-    return new MqttError(ReasonCode.UnsupportedProtocolVersion, name === undefined ? message : `Invalid protocol "${name}"`);
+    return new MqttError(ReasonCode.ProtocolError, name === undefined ? message : `Invalid protocol "${name}"`);
   }
   if (/Not supported auth packet/.test(message)) return new MqttError(ReasonCode.ProtocolError, message);
   return new MqttError(ReasonCode.MalformedPacket, message);

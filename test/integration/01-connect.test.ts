@@ -73,6 +73,43 @@ test('[MQTT-3.1.2-2] an unsupported protocol level gets CONNACK 0x01 and is clos
   await client.closed;
 });
 
+/** CONNECT bytes: protocol name, level, clean session, keepalive 0, client id, then `rest` (flags | extra). */
+function connectBytes(name: string, level: number, clientId: string, options: { flags?: number; properties?: boolean; payload?: number[] } = {}): number[] {
+  const body = [0x00, name.length, ...Buffer.from(name), level, 0x02 | (options.flags ?? 0), 0x00, 0x00,
+    ...(options.properties ? [0x00] : []), 0x00, clientId.length, ...Buffer.from(clientId), ...(options.payload ?? [])];
+  return [0x10, body.length, ...body];
+}
+
+test('[MQTT-3.1.2-2] a protocol name with another level (MQTT 3, MQIsdp 4 or 5) gets a 3.1.1 CONNACK 0x01, as from Mosquitto', async (t) => {
+  const { open } = await startBroker(t);
+  for (const [name, level] of [['MQTT', 3], ['MQIsdp', 4], ['MQIsdp', 5]] as const) {
+    const client = await open(4);
+    client.sendBytes(connectBytes(name, level, 'mismatch', { properties: level === 5 }));
+    const reply = await client.nextReceived();
+    assert.deepEqual([...reply!.bytes], [0x20, 0x02, 0x00, 0x01], `${name} level ${level}`);
+    await client.closed;
+  }
+});
+
+test('[MQTT-3.1.2-1] a protocol name that is not MQTT or MQIsdp closes the connection without CONNACK, as Mosquitto does', async (t) => {
+  const { open } = await startBroker(t);
+  for (const level of [4, 5]) {
+    const client = await open(4);
+    client.sendBytes(connectBytes('MQTX', level, 'named', { properties: level === 5 }));
+    assert.deepEqual(await client.closedByBroker(), [], `level ${level}`);
+  }
+});
+
+for (const [name, level] of [['MQIsdp', 3], ['MQTT', 4], ['MQTT', 5]] as const) {
+  test(`[MQTT-3.1.2-14] will QoS 3 closes the connection without CONNACK, as Mosquitto does (${name} level ${level})`, async (t) => {
+    const { open } = await startBroker(t);
+    const client = await open(4);
+    const will = [...(level === 5 ? [0x00] : []), 0x00, 0x03, ...Buffer.from('w/t'), 0x00, 0x01, 0x6d];
+    client.sendBytes(connectBytes(name, level, 'will3', { flags: 0x04 | 0x18, properties: level === 5, payload: will }));
+    assert.deepEqual(await client.closedByBroker(), []);
+  });
+}
+
 test('[MQTT-3.1.2-3] the reserved CONNECT flag set closes the connection', async (t) => {
   const { open } = await startBroker(t);
   const client = await open(4);

@@ -15,7 +15,7 @@ const CASES: Array<[string, typeof before, number, string, Array<[string, string
   ['empty client id', before, ReasonCode.ClientIdentifierNotValid, 'empty client identifier refused', [['notice', 'Client <unknown> disconnected due to protocol error.']]],
   ['protocol level', before, ReasonCode.UnsupportedProtocolVersion, 'Invalid protocol version 6',
     [['information', 'Invalid protocol version 6 in CONNECT from 127.0.0.1.'], ['notice', 'Client <unknown> disconnected due to protocol error.']]],
-  ['protocol name', before, ReasonCode.UnsupportedProtocolVersion, 'Invalid protocol "MQTX"',
+  ['protocol name', before, ReasonCode.ProtocolError, 'Invalid protocol "MQTX"',
     [['information', 'Invalid protocol "MQTX" in CONNECT from 127.0.0.1.'], ['notice', 'Client <unknown> disconnected due to protocol error.']]],
   ['will QoS 3', before, ReasonCode.QoSNotSupported, 'will QoS 3 not supported',
     [['information', 'Invalid Will QoS in CONNECT from 127.0.0.1.'], ['notice', 'Client <unknown> disconnected due to protocol error.']]],

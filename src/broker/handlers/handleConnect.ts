@@ -21,8 +21,14 @@ interface Accepted {
 
 export function handleConnect(connection: Connection, packet: IConnectPacket): Promise<void> | void {
   const options = connection.broker.options;
-  connection.state = 'connecting';
   const version = (packet.protocolVersion ?? 4) as ProtocolVersion;
+  // Refused before the connection counts as connecting, so as Mosquitto 2.0 refuses them:
+  // 'MQIsdp' goes with level 3 only and 'MQTT' with 4 and 5; another pairing is answered as an
+  // unknown level, with a 3.1.1 CONNACK 0x01 [MQTT-3.1.2-2]. Will QoS 3 is malformed
+  // [MQTT-3.1.2-14]: closed without CONNACK.
+  if ((packet.protocolId === 'MQIsdp') !== (version === 3)) throw new MqttError(ReasonCode.UnsupportedProtocolVersion, `Invalid protocol version ${version}`);
+  if (packet.will?.qos === (3 as number)) throw new MqttError(ReasonCode.QoSNotSupported, 'will QoS 3 not supported');
+  connection.state = 'connecting';
   connection.protocolVersion = version;
   connection.keepalive = packet.keepalive ?? 0;
   connection.clean = packet.clean !== false;
