@@ -71,6 +71,8 @@ export class Broker extends EventEmitter {
    * so the hot paths test a field instead of building lines nobody reads.
    */
   readonly tracePackets: boolean;
+  /** Whether the lines about a connection's end (error, notice or information) go anywhere. */
+  readonly logsConnections: boolean;
   /** The logger's enabled() per type, asked once: every connection checks 'notice' twice. */
   private readonly logging: Readonly<Record<LogType, boolean>>;
   readonly metrics = new Metrics();
@@ -109,6 +111,7 @@ export class Broker extends EventEmitter {
       debug: enabled('debug'), subscribe: enabled('subscribe'), unsubscribe: enabled('unsubscribe'),
     };
     this.tracePackets = this.logging.debug;
+    this.logsConnections = this.logging.error || this.logging.notice || this.logging.information;
     this.guardedAuthenticate = guardAuthenticate(this.options, this.logger);
     this.sessions = new SessionStore(this.options, this.metrics, (session) => this.guarded('expiring a session', () => this.endSession(session)));
     this.sys = new SysPublisher(this);

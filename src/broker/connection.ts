@@ -1,7 +1,7 @@
 // One client connection: decoder, corked writes, bounded outbound buffer, read backpressure,
 // keepalive bookkeeping and the ONE place where an error becomes a CONNACK, DISCONNECT or close.
 
-import { Decoder, MqttError, ReasonCode, encode, patchPublish, connackReturnCodeFor, reasonName } from '../codec/index.js';
+import { Decoder, MqttError, ReasonCode, encode, patchPublish, connackReturnCodeFor } from '../codec/index.js';
 import type { Packet, ProtocolVersion } from '../codec/index.js';
 import type { Broker } from './broker.js';
 import { dispatch } from './dispatch.js';
@@ -330,8 +330,10 @@ export class Connection implements SessionLink {
     if (!(error instanceof MqttError)) this.broker.logger.log('error', `Error handling packet from client ${this.name}: ${mqttError.message}`);
     const code = mqttError.reasonCode;
     // Mosquitto logs what was wrong before its CONNACK refusal and the disconnection after it;
-    // no line for the clients it closes when it stops.
-    const lines = code === ReasonCode.ServerShuttingDown ? [] : disconnectLines({ name: this.name, address: this.remoteAddress, connected: this.state === 'connected' }, mqttError);
+    // no line for the clients it closes when it stops. (Built only when logged: a line may name
+    // the peer's address, a system call.)
+    const lines = code === ReasonCode.ServerShuttingDown || !this.broker.logsConnections ? NO_LINES
+      : disconnectLines({ name: this.name, address: this.remoteAddress, connected: this.state === 'connected' }, mqttError);
     logLines(this, lines.slice(0, -1));
     try {
       if (this.state === 'new' && code === ReasonCode.UnsupportedProtocolVersion) {
@@ -374,7 +376,7 @@ export class Connection implements SessionLink {
 
   private onStreamError(error: Error): void {
     if (this.state === 'closed') return;
-    logLines(this, [streamErrorLine(this.name, error)]);
+    if (this.broker.logsConnections) logLines(this, [streamErrorLine(this.name, error)]);
     this.close(new MqttError(ReasonCode.UnspecifiedError, error.message));
     this.stream.destroy();
   }
@@ -382,13 +384,15 @@ export class Connection implements SessionLink {
   private onStreamClosed(): void {
     if (this.closeTimer) { clearTimeout(this.closeTimer); this.closeTimer = null; }
     if (this.state === 'closed') return;
-    logLines(this, [streamEndLine(this.name, this.decoder.insideFrameBody)]);
+    if (this.broker.logsConnections) logLines(this, [streamEndLine(this.name, this.decoder.insideFrameBody)]);
     this.close(null);
     this.stream.destroy();
   }
 }
 
+const NO_LINES: readonly LogLine[] = [];
+
 /** Logs the lines disconnect-log.ts words as Mosquitto does (the one place that mapping lives). */
-function logLines(connection: Connection, lines: LogLine[]): void {
+function logLines(connection: Connection, lines: readonly LogLine[]): void {
   for (const [type, message] of lines) connection.broker.logger.log(type, message);
 }
