@@ -57,7 +57,7 @@ const READING_PAUSED = 8;
 const WAITING_DRAIN = 16;
 const YIELDING = 32;
 const CAUSED_DROPS = 64;
-/** Inside this connection's own onData: its writes are flushed when the chunk is done, without a tick. */
+/** Inside the onData of a connection not yet connected: its writes are flushed when the chunk is done, without a tick. */
 const IN_DATA = 128;
 
 export class Connection implements SessionLink {
@@ -174,16 +174,20 @@ export class Connection implements SessionLink {
     if (this.state === 'closed') return;
     if (this.state === 'connected') this.lastActivity = Date.now();
     this.broker.metrics.bytesReceived += chunk.length;
-    this.flags |= IN_DATA;
+    // Until it is connected, a client's replies (its CONNACK) go out when its chunk is done,
+    // without a process.nextTick: in a connect storm the tick machinery cost more than the
+    // CONNACK's own code. A connected client's writes wait for the tick with everyone else's:
+    // flushing its acks ahead of the deliveries made from the same chunk cost QoS 1 fan-in
+    // 10-15% of its rate (the order in which the load reached the peers changed).
+    const connecting = this.state !== 'connected';
+    if (connecting) this.flags |= IN_DATA;
     try {
       this.decoder.push(chunk);
     } finally {
       this.flags &= ~IN_DATA;
     }
     if ((this.state as ConnectionState) === 'closed') return;
-    // Replies to this chunk (CONNACK, acks) go out now: one write, and no process.nextTick per
-    // connection (in a connect storm the tick machinery cost more than the CONNACK's own code).
-    if (this.outChunks !== null) this.flush();
+    if (connecting && this.outChunks !== null) this.flush();
     // Flow control: stop reading a client whose own replies cannot drain (STYLE habit 6).
     if ((this.flags & WAITING_DRAIN) === 0 && this.stream.writableNeedDrain) {
       this.flags |= WAITING_DRAIN;
@@ -224,8 +228,8 @@ export class Connection implements SessionLink {
   // --- writing ---
   /**
    * Queues bytes; everything written in one event-loop turn goes to the socket as ONE buffer
-   * (a corked writev of thousands of 4-byte acks costs more than copying them together): at the
-   * end of this connection's own chunk, or else on the next tick.
+   * (a corked writev of thousands of 4-byte acks costs more than copying them together): on the
+   * next tick, or, while CONNECT is handled, at the end of the connection's own chunk.
    */
   write(bytes: Buffer, durable = true): void {
     if (this.state === 'closed') return;
