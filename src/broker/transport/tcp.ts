@@ -4,7 +4,8 @@
 
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import { listenDirectTcp, loadDirectTcp } from './direct-tcp.js';
+import { loadDirectTcp } from './direct-tcp.js';
+import { listenDirectTcp } from './direct-tcp-listen.js';
 import type { Transport, AcceptStream, BoundAddress } from './transport.js';
 
 export interface TcpListenOptions {
