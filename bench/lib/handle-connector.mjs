@@ -22,7 +22,7 @@ function connectPacket(clientId) {
   return packet;
 }
 
-function ignoreWrite() {}
+function ignore() {}
 
 /**
  * Connects `count` clients (ids `${prefix}${index}`) to 127.0.0.1:port, at most `concurrency`
@@ -31,7 +31,7 @@ function ignoreWrite() {}
  */
 export function connectIdle(port, prefix, count, concurrency = 100, timeoutMs = 60000) {
   const handles = [];
-  const close = () => { for (const handle of handles) handle.close(ignoreWrite); handles.length = 0; };
+  const close = () => { for (const handle of handles) handle.close(ignore); handles.length = 0; };
   return new Promise((resolve, reject) => {
     let started = 0;
     let accepted = 0;
@@ -70,7 +70,7 @@ export function connectIdle(port, prefix, count, concurrency = 100, timeoutMs = 
         handle.readStart();
         const write = new WriteWrap();
         write.handle = handle;
-        write.oncomplete = ignoreWrite;
+        write.oncomplete = ignore;
         write.async = false;
         const error = handle.writeBuffer(write, connectPacket(clientId));
         if (error < 0) fail(new Error(`${clientId}: write failed (${error})`));
@@ -101,10 +101,10 @@ export async function warmConnector() {
   server.onconnection = (status, client) => {
     if (status !== 0) return;
     client.onread = function onRead() {
-      if (streamBaseState[kReadBytesOrError] <= 0) { this.close(ignoreWrite); return; }
+      if (streamBaseState[kReadBytesOrError] <= 0) { this.close(ignore); return; }
       const write = new WriteWrap();
       write.handle = this;
-      write.oncomplete = ignoreWrite;
+      write.oncomplete = ignore;
       write.async = false;
       this.writeBuffer(write, CONNACK_OK);
     };
@@ -113,6 +113,6 @@ export async function warmConnector() {
   try {
     for (let round = 0; round < 3; round++) (await connectIdle(name.port, `warm${round}-`, 2000)).close();
   } finally {
-    server.close(ignoreWrite);
+    server.close(ignore);
   }
 }
