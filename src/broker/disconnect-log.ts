@@ -4,6 +4,7 @@
 import { ReasonCode } from '../codec/index.js';
 import type { MqttError } from '../codec/index.js';
 import type { LogType } from './logger.js';
+import { peerHost } from './transport/transport.js';
 
 export type LogLine = [type: LogType, message: string];
 
@@ -15,23 +16,18 @@ export interface DisconnectSubject {
   connected: boolean;
 }
 
-/** Mosquitto's address for a peer: without the port. */
-function host(address: string): string {
-  const colon = address.lastIndexOf(':');
-  return colon > 0 && /^\d+$/.test(address.slice(colon + 1)) ? address.slice(0, colon) : address;
-}
 
 /**
  * Lines Mosquitto logs before its disconnect line for some events, found by the error's text
  * (mqx's own wording in the handlers and codec): [pattern, type, line].
  */
 const EVENT_LINES: Array<[RegExp, LogType, (match: RegExpExecArray, subject: DisconnectSubject) => string]> = [
-  [/^Invalid protocol version (\d+)$/, 'information', (m, s) => `Invalid protocol version ${m[1]} in CONNECT from ${host(s.address)}.`],
-  [/^Invalid protocol "(.*)"$/s, 'information', (m, s) => `Invalid protocol "${m[1]}" in CONNECT from ${host(s.address)}.`],
-  [/^will QoS 3 not supported$/, 'information', (_, s) => `Invalid Will QoS in CONNECT from ${host(s.address)}.`],
+  [/^Invalid protocol version (\d+)$/, 'information', (m, s) => `Invalid protocol version ${m[1]} in CONNECT from ${peerHost(s.address)}.`],
+  [/^Invalid protocol "(.*)"$/s, 'information', (m, s) => `Invalid protocol "${m[1]}" in CONNECT from ${peerHost(s.address)}.`],
+  [/^will QoS 3 not supported$/, 'information', (_, s) => `Invalid Will QoS in CONNECT from ${peerHost(s.address)}.`],
   [/^password without user name \(client id '(.*)'\)$/s, 'error', (m) => `Protocol error from ${m[1]}: password without username, closing connection.`],
   [/^second CONNECT$/, 'notice', (_, s) => `Bad client ${s.name} sending multiple CONNECT messages.`],
-  [/^Invalid subscribe QoS/, 'information', (_, s) => `Invalid QoS in subscription command from ${host(s.address)}, disconnecting.`],
+  [/^Invalid subscribe QoS/, 'information', (_, s) => `Invalid QoS in subscription command from ${peerHost(s.address)}, disconnecting.`],
   [/^Packet must not have both QoS bits set to 1$/, 'information', (_, s) => `Invalid QoS in PUBLISH from ${s.name}, disconnecting.`],
 ];
 

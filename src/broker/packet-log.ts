@@ -5,6 +5,7 @@ import type { IConnackPacket, IPublishPacket, Packet } from '../codec/index.js';
 import type { Connection } from './connection.js';
 import { connectSummary } from './logger.js';
 import type { Outgoing } from './message.js';
+import { peerHost } from './transport/transport.js';
 
 function debug(connection: Connection, message: string): void {
   connection.broker.logger.log('debug', message);
@@ -39,10 +40,7 @@ export function clientConnected(connection: Connection): void {
  * its address without the port.
  */
 function connackName(connection: Connection): string {
-  if (connection.clientId !== '') return connection.clientId;
-  const address = connection.remoteAddress;
-  const colon = address.lastIndexOf(':');
-  return colon > 0 && /^\d+$/.test(address.slice(colon + 1)) ? address.slice(0, colon) : address;
+  return connection.clientId !== '' ? connection.clientId : peerHost(connection.remoteAddress);
 }
 
 /** `Sending CONNACK to x (session present, reason)`, for acceptance and refusal alike. */

@@ -4,7 +4,7 @@
 import mqttPacket from 'mqtt-packet';
 import type { Packet, IPublishPacket } from 'mqtt-packet';
 import { MqttError, ReasonCode } from './reason-codes.js';
-import { FrameSplitter, SPLIT_MALFORMED, SPLIT_TOO_LARGE } from './fast-frames.js';
+import { FrameSplitter, SPLIT_MALFORMED, SPLIT_TOO_LARGE, bodyOffset } from './fast-frames.js';
 import { parseFast, parseFastConnect } from './fast-parse.js';
 import { encodeConnackV3, encodePublishFrame } from './fast-encode.js';
 
@@ -147,9 +147,7 @@ function mapParserError(error: Error, frame: Buffer): MqttError {
 /** The protocol name and level at the start of a CONNECT frame, when the frame holds them. */
 function connectProtocol(frame: Buffer): { name: string; level: number | undefined } | undefined {
   if (frame.length < 2 || frame[0]! >> 4 !== 1) return undefined;
-  let i = 1;
-  while (i < frame.length && frame[i]! & 0x80) i++;
-  i++;
+  const i = bodyOffset(frame, 0); // a whole frame from the splitter: its header is complete
   if (i + 2 > frame.length) return undefined;
   const length = frame.readUInt16BE(i);
   if (i + 2 + length > frame.length) return undefined;

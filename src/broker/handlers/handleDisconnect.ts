@@ -18,6 +18,6 @@ export function handleDisconnect(connection: Connection, packet: IDisconnectPack
   if (connection.broker.tracePackets) receivedDisconnect(connection);
   const reason = connection.protocolVersion === 5 ? packet.reasonCode ?? 0 : 0;
   connection.disconnectedNormally = reason !== ReasonCode.DisconnectWithWill;
-  connection.broker.logger.log('notice', `Client ${connection.name} disconnected.`);
+  if (connection.broker.logs('notice')) connection.broker.logger.log('notice', `Client ${connection.name} disconnected.`);
   connection.close(null);
 }

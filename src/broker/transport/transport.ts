@@ -57,6 +57,12 @@ export function peerAddress(socket: { remoteAddress?: string | undefined; remote
   return Buffer.from(`${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`, 'latin1').toString('latin1');
 }
 
+/** Mosquitto's name for a peer in some log lines: its address without the `:port`. */
+export function peerHost(address: string): string {
+  const colon = address.lastIndexOf(':');
+  return colon > 0 && /^\d+$/.test(address.slice(colon + 1)) ? address.slice(0, colon) : address;
+}
+
 /** A TCP connection (net, TLS or direct): it has a peer address, and without allowHalfOpen its 'end' is always followed by 'close'. */
 export function isTcpSocket(stream: ClientStream): stream is Socket | DirectSocket {
   return stream instanceof DirectSocket || stream instanceof Socket; // the common case first
