@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { havePeers, startMosquitto } from '../helpers/peers.js';
 import { startMqxBroker, tempDir } from '../helpers/mqx-broker.js';
-import { runMqx } from '../helpers/process.js';
+import { runMqx, waitForLog } from '../helpers/process.js';
 
 const LOG_TYPES = ['error', 'warning', 'notice', 'information'];
 
@@ -150,22 +150,8 @@ const SCENARIOS: Array<[string, (port: number) => Promise<void>]> = [
 const LAST_LINE = /^\d+: (Client \S+ (disconnected|closed its connection|has exceeded timeout)|Bad socket read\/write on client )/gm;
 
 /** Resolves once `log()` holds `count` closing lines; waits on the process's output, bounded. */
-function closingLines(child: ChildProcess, log: () => string, count: number, timeoutMs = 15000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = () => (log().match(LAST_LINE)?.length ?? 0) >= count;
-    if (done()) { resolve(); return; }
-    const onData = () => {
-      if (!done()) return;
-      clearTimeout(timer);
-      child.stderr!.off('data', onData);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      child.stderr!.off('data', onData);
-      reject(new Error(`timed out waiting for ${count} closing lines:\n${log()}`));
-    }, timeoutMs);
-    child.stderr!.on('data', onData);
-  });
+function closingLines(child: ChildProcess, log: () => string, count: number): Promise<void> {
+  return waitForLog(child, log, (text) => (text.match(LAST_LINE)?.length ?? 0) >= count, `${count} closing lines`, 15000);
 }
 
 async function runScenarios(port: number, child: ChildProcess, log: () => string): Promise<void> {

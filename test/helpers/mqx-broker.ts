@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { spawnUntilRunning } from './peers.js';
-import { spawnMqx } from './process.js';
+import { spawnMqx, waitForLog } from './process.js';
 
 export interface RunningMqxBroker {
   port: number;
@@ -53,21 +53,8 @@ export async function startMqxBroker(t: TestContext, config: string, options: { 
     configPath,
     child,
     log,
-    waitForLog: (pattern, timeoutMs = 10000) => new Promise<void>((resolve, reject) => {
-      const matches = () => (typeof pattern === 'function' ? pattern(log()) : pattern.test(log()));
-      if (matches()) { resolve(); return; }
-      const onData = () => {
-        if (!matches()) return;
-        clearTimeout(timer);
-        child.stderr!.off('data', onData);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        child.stderr!.off('data', onData);
-        reject(new Error(`timed out waiting for ${String(pattern)} in the broker log:\n${log()}`));
-      }, timeoutMs);
-      child.stderr!.on('data', onData);
-    }),
+    waitForLog: (pattern, timeoutMs = 10000) => waitForLog(child, log, (text) => (typeof pattern === 'function' ? pattern(text) : pattern.test(text)),
+      `${String(pattern)} in the broker log`, timeoutMs),
     stop,
   };
 }

@@ -86,3 +86,24 @@ export function waitForOutput(stream: NodeJS.ReadableStream, pattern: RegExp | s
     stream.on('data', onData);
   });
 }
+
+/**
+ * Resolves once `matches(log())` holds, testing again on each chunk the child writes to stderr
+ * (`log()` is everything it logged so far); rejects after timeoutMs with the log.
+ */
+export function waitForLog(child: ChildProcess, log: () => string, matches: (text: string) => boolean, what: string, timeoutMs = 10000): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (matches(log())) { resolve(); return; }
+    const onData = () => {
+      if (!matches(log())) return;
+      clearTimeout(timer);
+      child.stderr!.off('data', onData);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      child.stderr!.off('data', onData);
+      reject(new Error(`timed out waiting for ${what}:\n${log()}`));
+    }, timeoutMs);
+    child.stderr!.on('data', onData);
+  });
+}
