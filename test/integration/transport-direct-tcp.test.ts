@@ -6,10 +6,13 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Socket } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createBroker } from '../../src/broker/broker.js';
 import { DirectSocket, loadDirectTcp } from '../../src/broker/transport/direct-tcp.js';
 import { RawClient, startBroker } from '../helpers/raw-client.js';
 import type { TestBroker } from '../helpers/raw-client.js';
+import { LISTEN_BACKLOG } from '../../src/broker/transport/transport.js';
 
 const MODES = [{ name: 'direct', direct_tcp: true }, { name: 'net', direct_tcp: false }] as const;
 
@@ -148,5 +151,39 @@ for (const mode of MODES) {
     const client = await RawClient.open(bound!.port, 4, bound!.host);
     assert.equal((await client.handshake({ clientId: 'by-name' })).returnCode, 0);
     await client.drop();
+  });
+}
+
+// A connect storm: clients opening many connections at once, faster than the broker accepts. The
+// kernel completes a handshake only while the listen backlog has room; Node's default (511) or
+// Mosquitto's (100) leaves the rest retransmitting their SYN a second later, then three.
+const STORM = 800;
+/** Opens STORM connections to argv[1] at once; prints how many completed within 5 s. */
+const STORM_CLIENT = `
+const net = require('node:net');
+const sockets = [];
+let connected = 0;
+const finish = () => { process.stdout.write(String(connected)); for (const s of sockets) s.destroy(); process.exit(0); };
+const timer = setTimeout(finish, 5000);
+for (let i = 0; i < ${STORM}; i++) {
+  const socket = net.connect(Number(process.argv[1]), '127.0.0.1');
+  socket.on('error', () => {});
+  socket.on('connect', () => { if (++connected === ${STORM}) { clearTimeout(timer); finish(); } });
+  sockets.push(socket);
+}`;
+
+function somaxconn(): number {
+  try { return Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8')); } catch { return 0; }
+}
+
+for (const mode of MODES) {
+  test(`${mode.name} TCP: a storm of ${STORM} connections into a busy broker completes every handshake`, async (t) => {
+    if (somaxconn() < STORM) { t.skip(`net.core.somaxconn is below ${STORM}: the kernel caps the backlog there`); return; }
+    assert.ok(LISTEN_BACKLOG >= STORM);
+    const broker = await brokerIn(t, mode);
+    // execFileSync blocks this process (the broker's event loop) while the storm arrives: every
+    // connection the kernel completes waits in the listen backlog.
+    const connected = Number(execFileSync(process.execPath, ['-e', STORM_CLIENT, String(broker.port)], { encoding: 'utf8', timeout: 20_000 }));
+    assert.equal(connected, STORM);
   });
 }

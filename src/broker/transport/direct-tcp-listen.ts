@@ -5,9 +5,9 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { DirectSocket, uvError } from './direct-tcp.js';
 import type { DirectTcp, TcpHandle } from './direct-tcp.js';
+import { LISTEN_BACKLOG } from './transport.js';
 import type { AcceptStream, BoundAddress, Transport } from './transport.js';
 
-const LISTEN_BACKLOG = 511;
 /** Systems whose accepted TCP sockets inherit TCP_NODELAY from the listening socket. */
 const NODELAY_INHERITED = new Set(['linux', 'darwin', 'freebsd', 'openbsd', 'netbsd']);
 

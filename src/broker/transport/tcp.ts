@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { loadDirectTcp } from './direct-tcp.js';
 import { listenDirectTcp } from './direct-tcp-listen.js';
+import { LISTEN_BACKLOG } from './transport.js';
 import type { Transport, AcceptStream, BoundAddress } from './transport.js';
 
 export interface TcpListenOptions {
@@ -30,7 +31,7 @@ export function listenTcp(options: TcpListenOptions, accept: AcceptStream): Prom
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: options.port, host: options.host, ipv6Only: options.ipv6Only === true }, () => {
+    server.listen({ port: options.port, host: options.host, ipv6Only: options.ipv6Only === true, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       server.on('error', () => {});
       const bound = server.address();

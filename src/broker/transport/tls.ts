@@ -5,7 +5,7 @@
 import { createServer, createSecureContext, DEFAULT_CIPHERS } from 'node:tls';
 import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
 import type { Server } from 'node:tls';
-import { peerAddress } from './transport.js';
+import { LISTEN_BACKLOG, peerAddress } from './transport.js';
 import type { AcceptStream, BoundAddress, StreamInfo, Transport } from './transport.js';
 
 /** A listener's TLS settings with Mosquitto's option names; PEM contents, not file paths. */
@@ -145,7 +145,7 @@ export function listenTls(options: TlsListenOptions, accept: AcceptStream): Prom
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: options.port, host: options.host, ipv6Only: options.ipv6Only === true }, () => {
+    server.listen({ port: options.port, host: options.host, ipv6Only: options.ipv6Only === true, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       server.on('error', () => {});
       resolve({

@@ -4,6 +4,7 @@
 import { createConnection, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { lstatSync, unlinkSync } from 'node:fs';
+import { LISTEN_BACKLOG } from './transport.js';
 import type { AcceptStream, Transport } from './transport.js';
 
 export interface UnixListenOptions {
@@ -56,7 +57,7 @@ export async function listenUnix(options: UnixListenOptions, accept: AcceptStrea
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ path: options.path }, () => {
+    server.listen({ path: options.path, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       server.on('error', () => {});
       resolve({

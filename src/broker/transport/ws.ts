@@ -11,7 +11,7 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket, RawData } from 'ws';
 import { socketInfo, tlsServerOptions } from './tls.js';
 import type { CertificateStreamInfo, ListenerTlsOptions } from './tls.js';
-import { peerAddress } from './transport.js';
+import { LISTEN_BACKLOG, peerAddress } from './transport.js';
 import type { AcceptStream, BoundAddress } from './transport.js';
 
 /** Subprotocols MQTT clients offer: `mqtt` (3.1.1 and 5.0) and `mqttv3.1` (MQTT 3.1). */
@@ -124,7 +124,7 @@ export function listenWebSockets(options: WsListenOptions, accept: AcceptStream)
   }
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: options.port, host: options.host, ipv6Only: options.ipv6Only === true }, () => {
+    server.listen({ port: options.port, host: options.host, ipv6Only: options.ipv6Only === true, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       server.on('error', () => {});
       const bound = server.address();
