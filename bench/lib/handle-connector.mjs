@@ -24,10 +24,15 @@ function connectPacket(clientId) {
 
 function ignore() {}
 
+/** A gap this long between the generator's callbacks, with every handshake past TCP, is the broker's. */
+const STALL_MS = 1;
+
 /**
  * Connects `count` clients (ids `${prefix}${index}`) to 127.0.0.1:port, at most `concurrency`
  * handshakes in flight; resolves once every CONNACK accepted them, rejects on the first refusal,
- * error, early close or timeout. The result's close() closes them all.
+ * error, early close or timeout. The result's close() closes them all; its stallMs adds up the
+ * gaps of over 1 ms in which every connection in flight waited for a CONNACK (the broker paused:
+ * a garbage collection, a compilation on its core), which leave the generator idle.
  */
 export function connectIdle(port, prefix, count, concurrency = 100, timeoutMs = 60000) {
   const handles = [];
@@ -36,6 +41,14 @@ export function connectIdle(port, prefix, count, concurrency = 100, timeoutMs = 
     let started = 0;
     let accepted = 0;
     let failed = false;
+    let connecting = 0;
+    let lastCallback = 0;
+    let stallMs = 0;
+    const noteCallback = () => {
+      const now = performance.now();
+      if (connecting === 0 && lastCallback !== 0 && now - lastCallback > STALL_MS) stallMs += now - lastCallback;
+      lastCallback = now;
+    };
     const timer = setTimeout(() => fail(new Error(`${count - accepted} of ${count} connections not accepted within ${timeoutMs} ms`)), timeoutMs);
     function fail(error) {
       if (failed) return;
@@ -46,7 +59,7 @@ export function connectIdle(port, prefix, count, concurrency = 100, timeoutMs = 
     }
     function onAccepted() {
       accepted++;
-      if (accepted === count) { clearTimeout(timer); resolve({ count, close }); } else if (started < count) startOne();
+      if (accepted === count) { clearTimeout(timer); resolve({ count, close, stallMs }); } else if (started < count) startOne();
     }
     function startOne() {
       const clientId = `${prefix}${started++}`;
@@ -57,6 +70,7 @@ export function connectIdle(port, prefix, count, concurrency = 100, timeoutMs = 
         const length = streamBaseState[kReadBytesOrError];
         if (answered) return; // nothing else is expected on an idle connection; a later close is the broker's business
         answered = true;
+        noteCallback();
         if (length <= 0) return fail(new Error(`${clientId}: closed before CONNACK (${length})`));
         const bytes = new Uint8Array(arrayBuffer, streamBaseState[kArrayBufferOffset], length);
         if (bytes[0] !== CONNACK || length < 4) return fail(new Error(`${clientId}: expected CONNACK, got 0x${bytes[0].toString(16)}`));
@@ -66,6 +80,8 @@ export function connectIdle(port, prefix, count, concurrency = 100, timeoutMs = 
       const request = new TCPConnectWrap();
       request.oncomplete = function onConnected(status) {
         if (failed) return;
+        noteCallback();
+        connecting--;
         if (status < 0) return fail(new Error(`${clientId}: connect failed (${status})`));
         handle.readStart();
         const write = new WriteWrap();
@@ -77,6 +93,7 @@ export function connectIdle(port, prefix, count, concurrency = 100, timeoutMs = 
       };
       request.address = '127.0.0.1';
       request.port = port;
+      connecting++;
       const error = handle.connect(request, '127.0.0.1', port);
       if (error < 0) fail(new Error(`${clientId}: connect failed (${error})`));
     }

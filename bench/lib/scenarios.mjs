@@ -307,6 +307,7 @@ export async function idleConnections(broker, { count = 10000, concurrency = 100
   const clients = await connectIdle(port, `${id}-`, count, concurrency);
   const elapsed = (now() - start) / 1e9;
   const cpu = broker.cpuSeconds() - startCpu;
+  const stallShare = clients.stallMs / 1000 / elapsed;
   const generator = process.cpuUsage(startGenerator);
   await sleep(2000);
   const after = broker.rss();
@@ -318,6 +319,7 @@ export async function idleConnections(broker, { count = 10000, concurrency = 100
     perCpuSecond: cpu > 0 ? count / cpu : NaN,
     cpuShare: cpu / elapsed,
     generatorShare: (generator.user + generator.system) / 1e6 / elapsed,
+    stallShare,
     bytesPerConnection: (after - before) / count,
     rssBefore: before,
     rssAfter: after,
