@@ -10,7 +10,7 @@ import { ackBytes, PUBREL } from './handlers/acks.js';
 import type { EncodedPublish, FanoutCache } from './fanout.js';
 import type { Outgoing } from './message.js';
 import { unmountDelivery } from './mount-point.js';
-import { droppedOversizePublish, sentConnack, sentPacket, sentPublish, sentRelease } from './packet-log.js';
+import { droppedOversizePublish, sentAck, sentConnack, sentPacket, sentPublish } from './packet-log.js';
 import type { Session, SessionLink, WillMessage } from './session.js';
 import { isTcpSocket, streamAddress } from './transport/transport.js';
 import { disconnectLines, streamEndLine, streamErrorLine } from './disconnect-log.js';
@@ -319,8 +319,13 @@ export class Connection implements SessionLink {
 
   sendPubrel(packetId: number): void {
     // The short form (no reason code) as Mosquitto sends it; paho 1.6 cannot parse the long one.
-    this.write(ackBytes(PUBREL, packetId, 0, this.protocolVersion));
-    if (this.broker.tracePackets) sentRelease(this, 'PUBREL', packetId);
+    this.sendAck(PUBREL, packetId, 0);
+  }
+
+  /** PUBACK, PUBREC, PUBREL or PUBCOMP (acks.ts), with its line in the packet trace. */
+  sendAck(type: number, packetId: number, reasonCode: number): void {
+    if (this.broker.tracePackets) sentAck(this, type, packetId, reasonCode);
+    this.write(ackBytes(type, packetId, reasonCode, this.protocolVersion));
   }
 
   // --- closing ---

@@ -3,6 +3,7 @@
 
 import type { IConnackPacket, IPublishPacket, Packet } from '../codec/index.js';
 import type { Connection } from './connection.js';
+import { PUBACK, PUBCOMP, PUBREC, PUBREL } from './handlers/acks.js';
 import { connectSummary } from './logger.js';
 import type { Outgoing } from './message.js';
 import { peerHost } from './transport/transport.js';
@@ -86,14 +87,12 @@ export function droppedOversizePublish(connection: Connection, packetBytes: numb
   connection.broker.logger.log('notice', `Dropping too large outgoing PUBLISH for ${connection.name} (${remaining} bytes)`);
 }
 
-/** PUBACK or PUBREC to a publisher. */
-export function sentAck(connection: Connection, type: 'PUBACK' | 'PUBREC', packetId: number, reasonCode: number): void {
-  debug(connection, `Sending ${type} to ${connection.name} (m${packetId}, rc${reasonCode})`);
-}
+const ACK_NAMES: Readonly<Record<number, string>> = { [PUBACK]: 'PUBACK', [PUBREC]: 'PUBREC', [PUBREL]: 'PUBREL', [PUBCOMP]: 'PUBCOMP' };
 
-/** PUBREL or PUBCOMP. */
-export function sentRelease(connection: Connection, type: 'PUBREL' | 'PUBCOMP', packetId: number): void {
-  debug(connection, `Sending ${type} to ${connection.name} (m${packetId})`);
+/** PUBACK, PUBREC, PUBREL or PUBCOMP (acks.ts types): Mosquitto names the reason code of the first two only. */
+export function sentAck(connection: Connection, type: number, packetId: number, reasonCode: number): void {
+  const withReason = type === PUBACK || type === PUBREC;
+  debug(connection, `Sending ${ACK_NAMES[type]} to ${connection.name} (m${packetId}${withReason ? `, rc${reasonCode}` : ''})`);
 }
 
 /** PUBACK or PUBCOMP from a subscriber. */

@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 import { Decoder, encode } from '../../src/codec/index.js';
-import type { IConnackPacket, IConnectPacket, Packet, ProtocolVersion, MqttError } from '../../src/codec/index.js';
+import type { IConnackPacket, IConnectPacket, Packet, ProtocolVersion } from '../../src/codec/index.js';
 import { createBroker } from '../../src/broker/broker.js';
 import { isClientConductError } from '../../src/broker/disconnect-log.js';
 import type { Broker } from '../../src/broker/broker.js';

@@ -11,8 +11,8 @@ import type { Message } from '../message.js';
 import { detachPayload } from '../message.js';
 import { mountTopic } from '../mount-point.js';
 import { mayWrite } from '../write-access.js';
-import { receivedPublish, refusedPublish, sentAck } from '../packet-log.js';
-import { ackBytes, PUBACK, PUBREC } from './acks.js';
+import { receivedPublish, refusedPublish } from '../packet-log.js';
+import { PUBACK, PUBREC } from './acks.js';
 
 /** Mosquitto's topic hierarchy limit. */
 export const MAX_TOPIC_LEVELS = 200;
@@ -42,8 +42,8 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
   if (packet.retain && !options.retain_available) throw new MqttError(ReasonCode.RetainNotSupported, 'retain is not available'); // [MQTT-3.2.2-14]
   if (qos === 2 && session.inboundQos2.has(packetId)) {
     // [MQTT-4.3.3-9] a duplicate of a message not yet released: acknowledge, do not route again
-    if (broker.tracePackets) { receivedPublish(connection, packet, topic); sentAck(connection, 'PUBREC', packetId, 0); }
-    connection.write(ackBytes(PUBREC, packetId, 0, version));
+    if (broker.tracePackets) receivedPublish(connection, packet, topic);
+    connection.sendAck(PUBREC, packetId, 0);
     return;
   }
   if (qos === 2 && version === 5 && session.inboundQos2.size >= connection.inboundQuota) {
@@ -78,12 +78,10 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
     refusedPublish(connection, packet, topic, reason === ReasonCode.QuotaExceeded);
   }
   if (qos === 1) {
-    if (broker.tracePackets) sentAck(connection, 'PUBACK', packetId, reason);
-    connection.write(ackBytes(PUBACK, packetId, reason, version));
+    connection.sendAck(PUBACK, packetId, reason);
   } else if (qos === 2) {
     if (reason < 0x80) { session.addInboundQos2(packetId); broker.persistence?.inboundQos2(session, packetId, true); }
-    if (broker.tracePackets) sentAck(connection, 'PUBREC', packetId, reason);
-    connection.write(ackBytes(PUBREC, packetId, reason, version));
+    connection.sendAck(PUBREC, packetId, reason);
   }
 }
 

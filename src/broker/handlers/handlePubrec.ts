@@ -4,8 +4,8 @@
 import type { IPubrecPacket } from '../../codec/index.js';
 import { ReasonCode } from '../../codec/index.js';
 import type { Connection } from '../connection.js';
-import { receivedRelease, sentRelease, unknownPubrec } from '../packet-log.js';
-import { ackBytes, PUBREL } from './acks.js';
+import { receivedRelease, unknownPubrec } from '../packet-log.js';
+import { PUBREL } from './acks.js';
 
 export function handlePubrec(connection: Connection, packet: IPubrecPacket): void {
   const packetId = packet.messageId ?? 0;
@@ -13,7 +13,6 @@ export function handlePubrec(connection: Connection, packet: IPubrecPacket): voi
   if (connection.broker.tracePackets) receivedRelease(connection, 'PUBREC', packetId);
   if (!connection.session!.received(packetId, failed) && !failed) {
     unknownPubrec(connection, packetId);
-    connection.write(ackBytes(PUBREL, packetId, ReasonCode.PacketIdentifierNotFound, connection.protocolVersion));
-    if (connection.broker.tracePackets) sentRelease(connection, 'PUBREL', packetId);
+    connection.sendAck(PUBREL, packetId, ReasonCode.PacketIdentifierNotFound);
   }
 }
