@@ -185,15 +185,16 @@ const median = (values) => {
 };
 
 for (const testCase of cases) {
-  const row = { name: testCase.name, values: {}, extras: {}, errors: {}, perCpu: {} };
+  const row = { name: testCase.name, values: {}, extras: {}, errors: {}, perCpu: {}, rounds: {} };
   const runs = Object.fromEntries(options.brokers.map((kind) => [kind, []]));
   // Rounds interleave the brokers, so that a slow minute on the machine hits all of them.
   for (let round = 0; round < options.repeat; round++) {
     for (const kind of options.brokers) {
       if (kind === 'node-floor' && !testCase.shared?.startsWith('idle')) continue; // it speaks no MQTT beyond CONNACK
       const outcome = await runCase(testCase, kind, round);
-      if (outcome.error) row.errors[kind] = outcome.error;
-      else runs[kind].push(outcome.result);
+      if (outcome.error) { row.errors[kind] = outcome.error; continue; }
+      runs[kind].push(outcome.result);
+      (row.rounds[kind] ??= [])[round] = testCase.value(outcome.result);
     }
   }
   for (const kind of options.brokers) {
@@ -220,6 +221,18 @@ for (const testCase of cases) {
   if (!options.json) printRow(row, testCase);
 }
 
+/**
+ * The ratio within each round (runs minutes apart see different machine speeds; one round's
+ * runs follow each other): its spread shows how far a single pair of runs can be trusted.
+ */
+function roundSpread(row, other) {
+  const mine = row.rounds.mqx ?? [];
+  const theirs = row.rounds[other] ?? [];
+  const ratios = mine.flatMap((value, round) => (value !== undefined && theirs[round] ? [value / theirs[round]] : []));
+  if (ratios.length < 2) return '';
+  return `; round by round ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}x`;
+}
+
 function printRow(row, testCase) {
   console.log(`\n${row.name}`);
   for (const kind of options.brokers) {
@@ -240,7 +253,7 @@ function printRow(row, testCase) {
       verdict = `  (target ${testCase.higherIsBetter ? '>=' : '<='} ${limit}x: ${ok ? 'met' : 'NOT met'})`;
     }
     const perCpu = row.perCpu.mqx !== undefined && row.perCpu[other] ? `; per CPU-s ${(row.perCpu.mqx / row.perCpu[other]).toFixed(2)}x` : '';
-    console.log(`  mqx/${other.padEnd(9)} ${ratio.toFixed(2)}x${verdict}${perCpu}`);
+    console.log(`  mqx/${other.padEnd(9)} ${ratio.toFixed(2)}x${verdict}${perCpu}${roundSpread(row, other)}`);
   }
   if (testCase.target.absolute !== undefined) {
     console.log(`  mqx target <= ${testCase.target.absolute}: ${mqx <= testCase.target.absolute ? 'met' : 'NOT met'}`);
@@ -248,5 +261,5 @@ function printRow(row, testCase) {
 }
 
 if (options.json) {
-  console.log(JSON.stringify(results.map(({ name, values, extras, errors, perCpu }) => ({ name, values, perCpu, extras, errors })), null, 2));
+  console.log(JSON.stringify(results.map(({ name, values, extras, errors, perCpu, rounds }) => ({ name, values, perCpu, rounds, extras, errors })), null, 2));
 }
