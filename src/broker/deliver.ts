@@ -1,12 +1,14 @@
 // Delivery: router.match() says who wants a message; this applies authorization, QoS downgrade
-// and retain-as-published, then hands it to each session. Synchronous, one encoding per group.
+// and retain-as-published, then hands it to each session (and to the retained store for a client's
+// message). Synchronous, one encoding per group. Must not decide when a message is routed: the handlers do.
 
 import { isValidTopicName } from '../codec/topics.js';
 import type { QoS } from '../codec/index.js';
 import type { Broker } from './broker.js';
+import type { Connection } from './connection.js';
 import { FanoutCache } from './fanout.js';
 import type { Message } from './message.js';
-import { isExpired } from './message.js';
+import { detachPayload, isExpired } from './message.js';
 import type { Session } from './session.js';
 import type { SubscriptionOptions } from './router.js';
 
@@ -33,6 +35,42 @@ export function routeMessage(broker: Broker, message: Message): number {
     delivered++;
   }
   return delivered;
+}
+
+/**
+ * Whether routeMessage() would hand `topic` from `publisherId` to at least one session now (same
+ * notion: a session exists and may read it), without delivering anything or moving a shared
+ * group's round robin. For the 5.0 PUBREC 0x10 of a QoS 2 message that is routed only at PUBREL.
+ */
+export function hasReceivers(broker: Broker, topic: string, publisherId: string): boolean {
+  const authorize = broker.options.authorize;
+  for (const delivery of broker.router.peek(topic, publisherId)) {
+    const session = broker.sessions.get(delivery.clientId);
+    if (session !== undefined && (authorize === undefined || authorize(session.clientInfo, 'read', topic))) return true;
+  }
+  return false;
+}
+
+/**
+ * A client's accepted message goes out: the retained store, every subscriber, and the broker's
+ * 'publish' listeners. At PUBLISH for QoS 0/1, at PUBREL for QoS 2. Returns routeMessage's count.
+ */
+export function publishFromClient(connection: Connection, message: Message): number {
+  const broker = connection.broker;
+  storeRetained(broker, message);
+  const droppedBefore = broker.metrics.dropped;
+  const delivered = routeMessage(broker, message);
+  // Its messages are being dropped: the connection then yields longer between reads (connection.ts).
+  if (broker.metrics.dropped !== droppedBefore) connection.causedDrops = true;
+  if (broker.listenerCount('publish') > 0) broker.emit('publish', message, connection.clientId);
+  return delivered;
+}
+
+/** [MQTT-3.3.1-5] a retained message is stored, or [MQTT-3.3.1-10] cleared by an empty payload. */
+export function storeRetained(broker: Broker, message: Message): void {
+  if (!message.retain) return;
+  detachPayload(message);
+  broker.retained.set(message.topic, message.payload.length === 0 ? null : message);
 }
 
 /** Sends the retained messages matching a new subscription [MQTT-3.3.1-6], retain flag set [MQTT-3.3.1-8]. */

@@ -111,6 +111,12 @@ export function unknownPubrec(connection: Connection, packetId: number): void {
   connection.broker.logger.log('warning', `Warning: Received PUBREC from ${connection.name} for an unknown packet identifier ${packetId}.`);
 }
 
+/** Warning: a QoS 2 PUBLISH reusing the packet id of a different message still awaiting PUBREL (Mosquitto's words). */
+export function reusedPacketId(connection: Connection, packetId: number): void {
+  if (!connection.broker.logs('warning')) return;
+  connection.broker.logger.log('warning', `Reused message ID ${packetId} from ${connection.clientId} detected. Clearing from storage.`);
+}
+
 export function receivedPingreq(connection: Connection): void {
   debug(connection, `Received PINGREQ from ${connection.name}`);
   debug(connection, `Sending PINGRESP to ${connection.name}`);

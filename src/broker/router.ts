@@ -174,21 +174,8 @@ export class Router {
   /** Every delivery for one PUBLISH (see the contract in the module's interface). The returned
    *  array is read-only and may be reused by the next call; Delivery objects are never mutated. */
   match(topic: string, publisherId?: string): readonly Delivery[] {
-    let entry = this.cache.get(topic);
-    if (entry === undefined) {
-      entry = this.compute(topic);
-      this.cacheMisses++;
-      if (this.cacheAdmits) {
-        if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-        this.cache.set(topic, entry);
-      }
-    }
-    if (++this.cacheLookups === CACHE_REVIEW_EVERY) this.reviewCache();
-    let base = entry.deliveries;
-    // [MQTT-3.8.3-3] no-local: the publisher's own such subscriptions are dropped before merging.
-    if (publisherId !== undefined && entry.noLocalClients !== null && entry.noLocalClients.has(publisherId)) {
-      base = withoutNoLocal(entry, publisherId);
-    }
+    const entry = this.entry(topic);
+    const base = nonShared(entry, publisherId);
     const groups = entry.groups;
     if (groups === null) return base;
     const result = this.result;
@@ -200,6 +187,36 @@ export class Router {
       if (member !== null) result.push(member.sharedDelivery!);
     }
     return result;
+  }
+
+  /**
+   * As match(), but without choosing shared members: every member of each matching shared group
+   * is listed and no round-robin cursor moves. For asking who would receive a message before it
+   * is routed (a QoS 2 PUBREC), so that asking does not skip a member when it is routed later.
+   */
+  peek(topic: string, publisherId?: string): readonly Delivery[] {
+    const entry = this.entry(topic);
+    const base = nonShared(entry, publisherId);
+    const groups = entry.groups;
+    if (groups === null) return base;
+    const result = base.slice();
+    for (const group of groups) for (const member of group.members) result.push(member.sharedDelivery!);
+    return result;
+  }
+
+  /** The cached match of `topic`, computed on a miss. */
+  private entry(topic: string): CacheEntry {
+    let entry = this.cache.get(topic);
+    if (entry === undefined) {
+      entry = this.compute(topic);
+      this.cacheMisses++;
+      if (this.cacheAdmits) {
+        if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+        this.cache.set(topic, entry);
+      }
+    }
+    if (++this.cacheLookups === CACHE_REVIEW_EVERY) this.reviewCache();
+    return entry;
   }
 
   /** Topics that never repeat (sequence numbers, device ids) only churn the cache: when most
@@ -388,6 +405,12 @@ function mergeInto(delivery: Delivery, options: SubscriptionOptions): void {
     if (delivery.subscriptionIds === NO_IDS) delivery.subscriptionIds = [];
     delivery.subscriptionIds.push(options.subscriptionId);
   }
+}
+
+/** The entry's non-shared deliveries; [MQTT-3.8.3-3] no-local: the publisher's own such subscriptions are dropped before merging. */
+function nonShared(entry: CacheEntry, publisherId: string | undefined): Delivery[] {
+  if (publisherId !== undefined && entry.noLocalClients !== null && entry.noLocalClients.has(publisherId)) return withoutNoLocal(entry, publisherId);
+  return entry.deliveries;
 }
 
 /** The deliveries with the publisher's no-local subscriptions removed before merging (rare path). */

@@ -1,5 +1,5 @@
 // One client's session state: outgoing inflight window, offline/overflow queue, inbound QoS 2
-// packet ids, will and expiry timers. Knows no sockets: it talks to a SessionLink (the connection).
+// messages awaiting PUBREL, will and expiry timers. Knows no sockets: it talks to a SessionLink (the connection).
 
 import type { QoS } from '../codec/index.js';
 import type { FanoutCache } from './fanout.js';
@@ -36,11 +36,11 @@ export interface WillMessage {
 
 /**
  * Shared by every session with nothing in flight / no inbound QoS 2 state: an idle connection
- * should not pay for a Map and a Set (issue 3 counts bytes per idle connection). Never written:
+ * should not pay for empty Maps (issue 3 counts bytes per idle connection). Never written:
  * the writers below swap in a session's own collection first.
  */
 const NO_INFLIGHT: ReadonlyMap<number, Outgoing> = new Map();
-const NO_INBOUND_QOS2: ReadonlySet<number> = new Set();
+const NO_INBOUND_QOS2: ReadonlyMap<number, Message | null> = new Map();
 const NO_QUEUE: readonly Outgoing[] = Object.freeze([]);
 
 export class Session implements ViewHolder {
@@ -52,8 +52,12 @@ export class Session implements ViewHolder {
   /** Messages waiting for the window or for the client to come back. */
   queue: readonly Outgoing[] = NO_QUEUE;
   queuedBytes = 0;
-  /** Inbound QoS 2 packet ids that got PUBREC and wait for PUBREL [MQTT-4.3.3-9]. */
-  inboundQos2: ReadonlySet<number> = NO_INBOUND_QOS2;
+  /**
+   * Inbound QoS 2 messages that got PUBREC and wait for PUBREL [MQTT-4.3.3-9], by packet id: routed
+   * only at PUBREL, as Mosquitto does. null = an id restored from a store written by an mqx that
+   * routed at PUBLISH: already delivered, so its PUBREL only completes it.
+   */
+  inboundQos2: ReadonlyMap<number, Message | null> = NO_INBOUND_QOS2;
   /** Client's Receive Maximum (5.0) or max_inflight_messages. */
   sendQuota: number;
   /** Payload bytes of `inflight`, for max_inflight_bytes (recounted on attach: restore fills `inflight` directly). */
@@ -234,6 +238,7 @@ export class Session implements ViewHolder {
   detachPayloads(): void {
     for (const out of this.queue) detachPayload(out.message);
     for (const out of this.inflight.values()) detachPayload(out.message);
+    for (const message of this.inboundQos2.values()) if (message !== null) detachPayload(message);
   }
 
   /** A queued message read back from the store: queued as it was, no limits applied. */
@@ -253,15 +258,20 @@ export class Session implements ViewHolder {
     if (this.inflight !== NO_INFLIGHT) (this.inflight as Map<number, Outgoing>).delete(packetId);
   }
 
-  /** An inbound QoS 2 packet id got PUBREC [MQTT-4.3.3-9]. */
-  addInboundQos2(packetId: number): void {
-    if (this.inboundQos2 === NO_INBOUND_QOS2) this.inboundQos2 = new Set();
-    (this.inboundQos2 as Set<number>).add(packetId);
+  /** An inbound QoS 2 message got PUBREC [MQTT-4.3.3-9]: kept here until its PUBREL (also used by restore). */
+  addInboundQos2(packetId: number, message: Message | null): void {
+    if (this.inboundQos2 === NO_INBOUND_QOS2) this.inboundQos2 = new Map();
+    (this.inboundQos2 as Map<number, Message | null>).set(packetId, message);
+    if (message !== null && pinsChunk(message.payload)) detachSoon(this);
   }
 
-  /** PUBREL for an inbound QoS 2 packet id: false when it was not known. */
-  deleteInboundQos2(packetId: number): boolean {
-    return this.inboundQos2 !== NO_INBOUND_QOS2 && (this.inboundQos2 as Set<number>).delete(packetId);
+  /** PUBREL: removes and returns the message pending under `packetId`; undefined when the id was not known. */
+  takeInboundQos2(packetId: number): Message | null | undefined {
+    if (this.inboundQos2 === NO_INBOUND_QOS2) return undefined;
+    const pending = this.inboundQos2 as Map<number, Message | null>;
+    const message = pending.get(packetId);
+    if (message !== undefined) pending.delete(packetId);
+    return message;
   }
 
   private countInflightBytes(): number {

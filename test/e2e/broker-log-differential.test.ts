@@ -62,7 +62,7 @@ async function sessions(port: number): Promise<void> {
 
   // Wills (3.1.1 retained QoS 1, 5.0 QoS 0) of clients that disconnect normally.
   await pub(port, ['-i', 'w1', '--will-topic', 'wt', '--will-payload', 'bye', '--will-qos', '1', '--will-retain', '-t', 'd', '-m', 'x']);
-  // (Not QoS 2: with nobody subscribed mqx answers a 5.0 PUBREC 0x10, Mosquitto 0x00, as it routes only at PUBREL.)
+  // (Not QoS 2: with nobody subscribed mqx answers a 5.0 PUBREC 0x10 as for QoS 1, where Mosquitto's PUBREC says 0x00.)
   await pub(port, ['-i', 'w5', '-V', '5', '--will-topic', 'wt5', '--will-payload', 'later', '-t', 'd', '-m', 'x']);
   // 5.0 without an id (the broker assigns one); QoS 1 that nobody subscribed to (5.0 PUBACK 0x10).
   await pub(port, ['-V', '5', '-t', 'nobody', '-m', 'anon', '-q', '1']);
@@ -175,11 +175,35 @@ function assertSameLog(logs: { mosquitto: string; mqx: string }): void {
   }
 }
 
+/**
+ * The first lines of a QoS 2 exchange from `publisher` to `subscriber` on `topic` (which byClient()
+ * puts in two groups), in the log's own order: where the delivery falls between the publisher's packets.
+ */
+function qos2Order(log: string, publisher: string, subscriber: string, topic: string): string[] {
+  const lines = [
+    `Received PUBLISH from ${publisher}`, `Sending PUBREC to ${publisher}`, `Received PUBREL from ${publisher}`,
+    `Sending PUBLISH to ${subscriber} (d0, q`, `Sending PUBCOMP to ${publisher}`,
+  ];
+  const found = log.split('\n').map((line) => line.replace(/^\d+: /, ''))
+    .filter((line) => lines.some((start) => line.startsWith(start)) && (!line.includes('PUBLISH') || line.includes(`'${topic}'`)));
+  // The first of each: later publishers (p6) send to the same subscriber.
+  return [...new Set(found.map((line) => lines.find((start) => line.startsWith(start))!))];
+}
+
 test('mqx broker -v logs the lines mosquitto -v logs (debug packet trace, subscribe/unsubscribe), client by client', async (t) => {
   if (!havePeers(t, 'mosquitto', 'mosquitto_pub', 'mosquitto_sub')) return;
   const logs = await bothLogs(t, ['-v']);
   assert.match(logs.mqx, /: Received PUBLISH from p2 \(d0, q2, r0, m1, 'b\/c', \.\.\. \(5 bytes\)\)$/m);
   assertSameLog(logs);
+  // Across clients too: an incoming QoS 2 message goes to its subscriber at PUBREL, before PUBCOMP.
+  for (const [publisher, subscriber, topic] of [['p2', 's1', 'b/c'], ['p5', 's5', 'c']] as const) {
+    const expected = qos2Order(logs.mosquitto, publisher, subscriber, topic);
+    assert.deepEqual(expected, [
+      `Received PUBLISH from ${publisher}`, `Sending PUBREC to ${publisher}`, `Received PUBREL from ${publisher}`,
+      `Sending PUBLISH to ${subscriber} (d0, q`, `Sending PUBCOMP to ${publisher}`,
+    ], `mosquitto's order\n${logs.mosquitto}`);
+    assert.deepEqual(qos2Order(logs.mqx, publisher, subscriber, topic), expected, `QoS 2 from ${publisher} to ${subscriber}\n--- mosquitto:\n${logs.mosquitto}\n--- mqx:\n${logs.mqx}`);
+  }
 });
 
 test('mqx broker without -v logs what mosquitto logs by default (connections and disconnections, no trace)', async (t) => {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { MqttClient } from 'mqtt';
+import type { IPublishPacket } from '../../src/codec/index.js';
 import { freePort } from '../helpers/peers.js';
 import { spawnMqx, waitForOutput } from '../helpers/process.js';
 
@@ -244,6 +245,39 @@ test('crash: wills of clients cut off by a SIGKILL go out after the restart (a d
   await again.disconnect();
 });
 
+test('crash: a QoS 2 message acknowledged with PUBREC survives a SIGKILL in its publisher\'s session and is delivered at its PUBREL after the restart', { timeout: 30_000 }, async (t) => {
+  const { RawClient } = await import('../helpers/raw-client.js');
+  const broker = await storeBroker(t);
+  const port = broker.port;
+  const session = (clientId: string) => ({ clientId, clean: false, keepalive: 30 });
+  const { client: sub } = await RawClient.connect(port, 4, session('pending-sub'));
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'pending/#', qos: 1 }] });
+  await sub.expect('suback');
+  const { client: pub } = await RawClient.connect(port, 4, session('pending-pub'));
+  pub.send({ cmd: 'publish', topic: 'pending/x', payload: Buffer.from('acknowledged'), qos: 2, messageId: 11, retain: false, dup: false });
+  await pub.expect('pubrec');
+  // Kept until PUBREL: a later marker from the same publisher reaches the subscriber first.
+  pub.send({ cmd: 'publish', topic: 'pending/marker', payload: Buffer.from('marker'), qos: 0, retain: false, dup: false });
+  assert.equal(String(((await sub.expect('publish')) as IPublishPacket).payload), 'marker');
+  await broker.kill();
+  pub.socket.destroy();
+  sub.socket.destroy();
+  await broker.start();
+  const back = await RawClient.connect(port, 4, session('pending-sub'));
+  t.after(() => back.client.socket.destroy());
+  assert.equal(back.connack.sessionPresent, true);
+  const again = await RawClient.connect(port, 4, session('pending-pub'));
+  t.after(() => again.client.socket.destroy());
+  assert.equal(again.connack.sessionPresent, true);
+  again.client.send({ cmd: 'pubrel', messageId: 11 });
+  await again.client.expect('pubcomp');
+  const got = (await back.client.expect('publish', 5000)) as IPublishPacket;
+  assert.deepEqual([got.topic, String(got.payload)], ['pending/x', 'acknowledged']);
+  back.client.send({ cmd: 'puback', messageId: got.messageId! });
+  await again.client.disconnect();
+  await back.client.disconnect();
+});
+
 test('mqx broker --persistence DIR: a retained message survives SIGKILL; a newer store or --persistence with -c is a one-line error', { timeout: 30_000 }, async (t) => {
   const { spawnMqx, runMqx } = await import('../helpers/process.js');
   const dir = mkdtempSync(join(tmpdir(), 'mqx-crash-'));
@@ -268,7 +302,7 @@ test('mqx broker --persistence DIR: a retained message survives SIGKILL; a newer
   writeFileSync(join(dir, 'mosquitto.db'), header);
   const newer = await runMqx(['broker', '--persistence', dir, '-p', String(port)]);
   assert.equal(newer.code, 1);
-  assert.match(String(newer.stderr), /^Error: .*store format version 9; this mqx reads version 2/m);
+  assert.match(String(newer.stderr), /^Error: .*store format version 9; this mqx reads version 3/m);
   assert.doesNotMatch(String(newer.stderr), /\n\s+at /, 'no stack trace');
   const missing = await runMqx(['broker', '--persistence', join(dir, 'missing'), '-p', String(port)]);
   assert.equal(missing.code, 1);

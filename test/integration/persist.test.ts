@@ -69,6 +69,8 @@ for (const version of VERSIONS) {
     await pub.expect('puback');
     pub.send({ cmd: 'publish', topic: 'p/2', payload: Buffer.from('two'), qos: 2, messageId: 3, retain: false, dup: false });
     await pub.expect('pubrec');
+    pub.send({ cmd: 'pubrel', messageId: 3 }); // routed (and queued for keeper) now
+    await pub.expect('pubcomp');
     await stop(first);
 
     const second = await start(dir);
@@ -119,6 +121,40 @@ for (const version of VERSIONS) {
     await back.expect('pubrel');
     back.send({ cmd: 'pubcomp', messageId: got.messageId! });
     assert.equal(await back.silentFor(200), true);
+    await stop(second);
+  });
+
+  test(`a QoS 2 message acknowledged with PUBREC survives a restart in its publisher's session and is routed at its PUBREL (v${version})`, async (t) => {
+    const dir = tempDir(t);
+    const first = await start(dir);
+    const { client: sub } = await connect(first, version, persistent(version, 'held-sub'));
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'held/#', qos: 1 }] });
+    await sub.expect('suback');
+    await sub.disconnect();
+    const { client: pub } = await connect(first, version, persistent(version, 'held-pub'));
+    const properties = version === 5 ? { contentType: 'text/plain', userProperties: { k: 'v' }, correlationData: Buffer.from([7, 8]) } : undefined;
+    pub.send({ cmd: 'publish', topic: 'held/x', payload: Buffer.from('kept'), qos: 2, messageId: 4, retain: true, dup: false, ...(properties ? { properties } : {}) });
+    await pub.expect('pubrec');
+    await pub.drop();
+    await stop(first);
+
+    const second = await start(dir);
+    t.after(() => second.broker.close());
+    assert.equal(second.broker.retained.get('held/x'), undefined, 'not retained before PUBREL');
+    const back = await connect(second, version, persistent(version, 'held-sub'));
+    assert.equal(back.sessionPresent, true);
+    const again = await connect(second, version, persistent(version, 'held-pub'));
+    assert.equal(again.sessionPresent, true);
+    // Nothing was routed before the PUBREL: a marker from the publisher reaches the subscriber first.
+    again.client.send({ cmd: 'publish', topic: 'held/marker', payload: Buffer.from('marker'), qos: 0, messageId: undefined, retain: false, dup: false });
+    assert.equal(String(((await back.client.expect('publish')) as IPublishPacket).payload), 'marker');
+    again.client.send({ cmd: 'pubrel', messageId: 4 });
+    assert.equal(((await again.client.expect('pubcomp')) as { reasonCode?: number }).reasonCode ?? 0, 0);
+    const got = (await back.client.expect('publish')) as IPublishPacket;
+    assert.deepEqual([got.topic, String(got.payload), got.qos], ['held/x', 'kept', 1]);
+    if (properties) assert.deepEqual([got.properties?.contentType, { ...got.properties?.userProperties }, got.properties?.correlationData], [properties.contentType, properties.userProperties, properties.correlationData]);
+    back.client.send({ cmd: 'puback', messageId: got.messageId! });
+    assert.equal(String(second.broker.retained.get('held/x')?.payload), 'kept');
     await stop(second);
   });
 
@@ -182,6 +218,53 @@ test('a PUBACK leaves only once the acknowledged message is in the store file', 
     assert.ok(readFileSync(join(dir, 'mosquitto.db')).includes(marker), `message ${i} is in the store when its PUBACK arrives`);
   }
   await stop(running);
+});
+
+test('a PUBREC leaves only once the QoS 2 message it acknowledges is in the store file', async (t) => {
+  const dir = tempDir(t);
+  const running = await start(dir);
+  const { client: pub } = await connect(running, 5, persistent(5, 'durable-pub2'));
+  for (let i = 0; i < 20; i++) {
+    const marker = `pending-marker-${i}-${'y'.repeat(i * 10)}`;
+    pub.send({ cmd: 'publish', topic: `d2/${i}`, payload: Buffer.from(marker), qos: 2, messageId: i + 1, retain: false, dup: false });
+    await pub.expect('pubrec');
+    assert.ok(readFileSync(join(dir, 'mosquitto.db')).includes(marker), `message ${i} is in the store when its PUBREC arrives`);
+  }
+  await stop(running);
+});
+
+test('a store whose inbound QoS 2 record holds only a packet id (format 2) loads: that PUBREL completes and routes nothing', async (t) => {
+  const dir = tempDir(t);
+  // Exactly what the format 2 writer produced: a session (type 15) and an id-only inbound QoS 2 record (type 12).
+  const ops = new Writer();
+  ops.u8(15); ops.str('old-pub'); ops.u32(3600); ops.u8(4); ops.optStr(null); ops.optStr(null); ops.f64(Date.now()); ops.u8(0);
+  ops.u8(12); ops.str('old-pub'); ops.u16(9);
+  const payload = ops.take();
+  const header = Buffer.alloc(HEADER_SIZE);
+  Buffer.from('MQXSTORE').copy(header);
+  header.writeUInt32BE(2, 8);
+  const frame = Buffer.alloc(8);
+  frame.writeUInt32BE(payload.length, 0);
+  frame.writeUInt32BE(crc32(payload), 4);
+  writeFileSync(join(dir, 'mosquitto.db'), Buffer.concat([header, frame, payload]));
+
+  const first = await start(dir);
+  assert.equal(readFileSync(join(dir, 'mosquitto.db')).readUInt32BE(8), FORMAT_VERSION);
+  assert.deepEqual([...first.broker.sessions.get('old-pub')!.inboundQos2], [[9, null]]);
+  const { client: sub } = await connect(first, 5, { clientId: 'watcher', clean: true });
+  sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '#', qos: 0 }] });
+  await sub.expect('suback');
+  const back = await connect(first, 5, persistent(5, 'old-pub'));
+  assert.equal(back.sessionPresent, true);
+  // Known (0x00, not 0x92): the old broker routed it at PUBLISH, so nothing goes out now.
+  back.client.send({ cmd: 'pubrel', messageId: 9 });
+  assert.equal(((await back.client.expect('pubcomp')) as { reasonCode?: number }).reasonCode ?? 0, 0);
+  back.client.send({ cmd: 'publish', topic: 'marker', payload: Buffer.from('marker'), qos: 0, retain: false, dup: false });
+  assert.equal(((await sub.expect('publish')) as IPublishPacket).topic, 'marker');
+  await stop(first);
+  const second = await start(dir);
+  assert.equal(second.broker.sessions.get('old-pub')!.inboundQos2.size, 0, 'the PUBREL was stored');
+  await stop(second);
 });
 
 /** Resolves once `count` log lines match `pattern` (bounded). */
@@ -341,9 +424,9 @@ test('a store from a newer format version, or not an mqx store, is refused with 
   const dir = tempDir(t);
   const header = Buffer.alloc(16);
   Buffer.from('MQXSTORE').copy(header);
-  header.writeUInt32BE(3, 8);
+  header.writeUInt32BE(FORMAT_VERSION + 1, 8);
   writeFileSync(join(dir, 'mosquitto.db'), header);
-  assert.throws(() => createBroker({ persistence: true, persistence_location: dir }), /store format version 3; this mqx reads version 2/);
+  assert.throws(() => createBroker({ persistence: true, persistence_location: dir }), new RegExp(`store format version ${FORMAT_VERSION + 1}; this mqx reads version ${FORMAT_VERSION} and older`));
   writeFileSync(join(dir, 'mosquitto.db'), Buffer.from('\x00\x00\x00\x00mosquitto db'));
   assert.throws(() => createBroker({ persistence: true, persistence_location: dir }), /is not an mqx persistence store/);
 });
@@ -353,7 +436,7 @@ test('CRC-32 matches the standard check value', () => {
   assert.equal(crc32(Buffer.alloc(0)), 0);
 });
 
-test('a format 1 store (no publisher fields) is still read, and rewritten as format 2 with them', async (t) => {
+test('a format 1 store (no publisher fields) is still read, and rewritten in the current format with them', async (t) => {
   const dir = tempDir(t);
   // Exactly what the format 1 writer produced: a retained message (type 1) and a session (type 3).
   const ops = new Writer();

@@ -74,7 +74,12 @@ class Workload {
         else ops.push({ type: 'outDel', clientId, seq });
       }
     } else if (session) {
-      ops.push({ type: 'in2', clientId, packetId: 1 + Math.floor(this.rand() * 5), add: this.rand() < 0.6 });
+      // An inbound QoS 2 message kept until PUBREL, an id-only one (format 1/2 stores), or a PUBREL.
+      const packetId = 1 + Math.floor(this.rand() * 5);
+      const which = this.rand();
+      if (which < 0.5) ops.push({ type: 'in2', clientId, packetId, add: true, message: { ...message('in/2', body), qos: 2 } });
+      else if (which < 0.6) ops.push({ type: 'in2', clientId, packetId, add: true, message: null });
+      else ops.push({ type: 'in2', clientId, packetId, add: false, message: null });
     }
     for (const op of ops) this.state.apply(op);
     return ops;
@@ -98,7 +103,7 @@ function canonical(state: DurableState): unknown {
     retained: sorted(state.retained).map(([topic, m]) => [topic, String(m.payload)]),
     messages: sorted(state.messages).map(([id, stored]) => [id, String(stored.message.payload), stored.refs]),
     sessions: sorted(state.sessions).map(([id, s]) => [id, s.meta.expiry, sorted(s.subscriptions).map(([f]) => f),
-      [...s.out.values()].map((o) => [o.seq, o.msgId, o.packetId, o.released]), [...s.inboundQos2].sort()]),
+      [...s.out.values()].map((o) => [o.seq, o.msgId, o.packetId, o.released]), sorted(s.inboundQos2).map(([id, m]) => [id, m === null ? null : [m.topic, String(m.payload), m.qos]])]),
   };
 }
 

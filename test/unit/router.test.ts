@@ -148,6 +148,20 @@ test('[MQTT-4.8.2-3] a shared group delivers each message to one member, in stri
   assert.deepEqual(seen, ['m1', 'm2', 'm3', 'm1', 'm2', 'm3']);
 });
 
+test('peek lists what match would, with every shared member, and moves no round robin', () => {
+  const router = new Router();
+  router.add('m1', '$share/g/a/+', opts(1));
+  router.add('m2', '$share/g/a/+', opts(1));
+  router.add('plain', 'a/#', opts(0));
+  router.add('pub', 'a/b', opts(2, { noLocal: true }));
+  assert.deepEqual(clients(router.peek('a/b', 'pub')), ['m1', 'm2', 'plain']);
+  assert.deepEqual(clients(router.peek('a/b')), ['m1', 'm2', 'plain', 'pub']);
+  assert.deepEqual(router.peek('x'), []);
+  // The cursor did not move: match still starts with the first member.
+  assert.deepEqual(clients(router.match('a/b', 'pub')), ['m1', 'plain']);
+  assert.deepEqual(clients(router.match('a/b', 'pub')), ['m2', 'plain']);
+});
+
 test('shared groups skip offline members; with none online they still deliver in turn', () => {
   const router = new Router();
   for (const id of ['m1', 'm2', 'm3']) router.add(id, '$share/g/t', opts(1));

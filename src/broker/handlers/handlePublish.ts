@@ -1,17 +1,17 @@
-// PUBLISH from a client: topic alias, validation, authorization, retain, routing, and the
-// PUBACK/PUBREC answer (5.0 reason codes as Mosquitto sends them). QoS 0 stays synchronous.
+// PUBLISH from a client: topic alias, validation, authorization, then routing (QoS 0/1) or keeping
+// it until PUBREL (QoS 2, as Mosquitto 2.0), and the PUBACK/PUBREC answer (5.0 reason codes).
+// QoS 0 stays synchronous. Must not route a QoS 2 message: handlePubrel does.
 
 import { isUtf8 } from 'node:buffer';
 import type { IPublishPacket, PublishProperties } from '../../codec/index.js';
 import { MqttError, ReasonCode, isWellFormedUtf8 } from '../../codec/index.js';
 import { isValidTopicName, topicLevelCount } from '../../codec/topics.js';
 import type { Connection } from '../connection.js';
-import { routeMessage } from '../deliver.js';
+import { hasReceivers, publishFromClient } from '../deliver.js';
 import type { Message } from '../message.js';
-import { detachPayload } from '../message.js';
 import { mountTopic } from '../mount-point.js';
 import { mayWrite } from '../write-access.js';
-import { receivedPublish, refusedPublish } from '../packet-log.js';
+import { receivedPublish, refusedPublish, reusedPacketId } from '../packet-log.js';
 import { PUBACK, PUBREC } from './acks.js';
 
 /** Mosquitto's topic hierarchy limit. */
@@ -40,11 +40,21 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
   // mount_point: from here on (ACL, retain, routing) the topic is the full one, as in Mosquitto.
   if (connection.mountPoint !== null) topic = mountTopic(connection.mountPoint, topic);
   if (packet.retain && !options.retain_available) throw new MqttError(ReasonCode.RetainNotSupported, 'retain is not available'); // [MQTT-3.2.2-14]
-  if (qos === 2 && session.inboundQos2.has(packetId)) {
-    // [MQTT-4.3.3-9] a duplicate of a message not yet released: acknowledge, do not route again
-    if (broker.tracePackets) receivedPublish(connection, packet, topic);
-    connection.sendAck(PUBREC, packetId, 0);
-    return;
+  if (qos > 0 && session.inboundQos2.size !== 0) {
+    const pending = session.inboundQos2.get(packetId);
+    if (pending !== undefined) {
+      if (qos === 2 && (pending === null || isResent(pending, topic, packet.payload as Buffer))) {
+        // [MQTT-4.3.3-9] a duplicate of a message not yet released: acknowledge, keep nothing again
+        if (broker.tracePackets) receivedPublish(connection, packet, topic);
+        connection.sendAck(PUBREC, packetId, 0);
+        return;
+      }
+      // Another message under an id still awaiting PUBREL: the client reused the id. Mosquitto
+      // drops the pending one undelivered (with this warning) and takes the new one.
+      reusedPacketId(connection, packetId);
+      session.takeInboundQos2(packetId);
+      broker.persistence?.inboundQos2Done(session, packetId);
+    }
   }
   if (qos === 2 && version === 5 && session.inboundQos2.size >= connection.inboundQuota) {
     throw new MqttError(ReasonCode.ReceiveMaximumExceeded, 'receive maximum exceeded'); // [MQTT-3.3.4-7]
@@ -64,25 +74,28 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
       publisherId: connection.clientId,
       publisher: session.clientInfo, // replaced, never mutated, on each CONNECT: a snapshot
     };
-    // [MQTT-3.3.1-5] store, or [MQTT-3.3.1-10] clear with an empty payload
-    if (packet.retain) {
-      detachPayload(message);
-      broker.retained.set(topic, payload.length === 0 ? null : message);
+    if (qos < 2) {
+      const delivered = publishFromClient(connection, message);
+      if (delivered === 0 && version === 5) reason = ReasonCode.NoMatchingSubscribers;
+    } else {
+      // Kept with the session until PUBREL (handlePubrel routes it), as Mosquitto 2.0 does; in the
+      // journal before the PUBREC leaves (Connection.write holds acks until the commit).
+      session.addInboundQos2(packetId, message);
+      broker.persistence?.inboundQos2(session, packetId, message);
+      // The 0x10 a QoS 1 message would get, as of now: whoever subscribes before PUBREL still gets it.
+      if (version === 5 && !hasReceivers(broker, topic, connection.clientId)) reason = ReasonCode.NoMatchingSubscribers;
     }
-    const droppedBefore = broker.metrics.dropped;
-    const delivered = routeMessage(broker, message);
-    if (broker.metrics.dropped !== droppedBefore) connection.causedDrops = true;
-    if (broker.listenerCount('publish') > 0) broker.emit('publish', message, connection.clientId);
-    if (delivered === 0 && version === 5) reason = ReasonCode.NoMatchingSubscribers;
   } else if (broker.tracePackets) {
     refusedPublish(connection, packet, topic, reason === ReasonCode.QuotaExceeded);
   }
-  if (qos === 1) {
-    connection.sendAck(PUBACK, packetId, reason);
-  } else if (qos === 2) {
-    if (reason < 0x80) { session.addInboundQos2(packetId); broker.persistence?.inboundQos2(session, packetId, true); }
-    connection.sendAck(PUBREC, packetId, reason);
-  }
+  // Refused QoS 2 messages (>= 0x80) are not kept: their PUBREL gets PUBCOMP 0x92.
+  if (qos === 1) connection.sendAck(PUBACK, packetId, reason);
+  else if (qos === 2) connection.sendAck(PUBREC, packetId, reason);
+}
+
+/** Mosquitto's test for a resent QoS 2 PUBLISH (else the id was reused): same topic and payload. */
+function isResent(pending: Message, topic: string, payload: Buffer): boolean {
+  return pending.topic === topic && pending.payload.equals(payload);
 }
 
 /** [MQTT-3.3.2-7..-9] alias 1..max; an empty topic uses a known alias, a topic sets it. */

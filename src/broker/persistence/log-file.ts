@@ -10,8 +10,11 @@ import { crc32 } from './crc32.js';
 import { BackgroundCompaction } from './compaction.js';
 
 export const MAGIC = Buffer.from('MQXSTORE');
-/** 2: messages carry their publisher's user name and listener (records.ts); 1 is still read. */
-export const FORMAT_VERSION = 2;
+/**
+ * 2: messages carry their publisher's user name and listener; 3: inbound QoS 2 records carry their
+ * message (records.ts). Older versions are still read; an older mqx refuses a newer file by this number.
+ */
+export const FORMAT_VERSION = 3;
 export const HEADER_SIZE = 16;
 const FRAME_HEADER = 8;
 /** A frame claiming more than this is corruption, not data. */

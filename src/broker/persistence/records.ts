@@ -1,9 +1,11 @@
 // The store's operations and their binary encoding: one op = type byte + fields. Encoding and
 // decoding only; must not touch files or broker objects (the journal and the state apply them).
 //
-// Format 2 (this one) writes message-carrying ops with the publisher's user name and listener
-// (for check_retain_source after a restart, as Mosquitto stores source_username/source_port)
-// and sessions with their listener, under new type codes; the format 1 codes are still read.
+// Format 2 writes message-carrying ops with the publisher's user name and listener (for
+// check_retain_source after a restart, as Mosquitto stores source_username/source_port) and
+// sessions with their listener, under new type codes; the format 1 codes are still read.
+// Format 3 (this one) adds an inbound QoS 2 record with its message (kept until PUBREL); the
+// id-only record of formats 1 and 2 is still read, as an id whose message was already routed.
 
 import type { PublishProperties, QoS } from '../../codec/index.js';
 import type { ClientInfo } from '../hooks.js';
@@ -47,12 +49,15 @@ export type Op =
   | { type: 'outSent'; clientId: string; seq: number; packetId: number }
   | { type: 'outRel'; clientId: string; seq: number }
   | { type: 'outDel'; clientId: string; seq: number }
-  | { type: 'in2'; clientId: string; packetId: number; add: boolean };
+  /** add: a QoS 2 message got PUBREC and waits for PUBREL (message null: an id-only record of format 1/2); else released. */
+  | { type: 'in2'; clientId: string; packetId: number; add: boolean; message: Message | null };
 
 const T = {
   retainSet: 1, retainClear: 2, session: 3, sessionEnd: 4, sub: 5, unsub: 6, msg: 7, out: 8, outSent: 9, outRel: 10, outDel: 11, in2Add: 12, in2Del: 13,
   // Format 2: as retainSet, session and msg, with the publisher (and the session's listener).
   retainSetFrom: 14, sessionFrom: 15, msgFrom: 16,
+  // Format 3: as in2Add, with the message (format 2 encoding).
+  in2AddMessage: 17,
 } as const;
 
 /** Growable byte writer; one per batch, reused. */
@@ -187,7 +192,10 @@ export function writeOp(w: Writer, op: Op): void {
     case 'outSent': w.u8(T.outSent); w.str(op.clientId); w.u32(op.seq); w.u16(op.packetId); return;
     case 'outRel': w.u8(T.outRel); w.str(op.clientId); w.u32(op.seq); return;
     case 'outDel': w.u8(T.outDel); w.str(op.clientId); w.u32(op.seq); return;
-    case 'in2': w.u8(op.add ? T.in2Add : T.in2Del); w.str(op.clientId); w.u16(op.packetId); return;
+    case 'in2':
+      if (op.add && op.message !== null) { w.u8(T.in2AddMessage); w.str(op.clientId); w.u16(op.packetId); writeMessage(w, op.message); return; }
+      w.u8(op.add ? T.in2Add : T.in2Del); w.str(op.clientId); w.u16(op.packetId);
+      return;
   }
 }
 
@@ -228,8 +236,9 @@ export function readOp(r: Reader): Op {
     case T.outSent: return { type: 'outSent', clientId: r.str(), seq: r.u32(), packetId: r.u16() };
     case T.outRel: return { type: 'outRel', clientId: r.str(), seq: r.u32() };
     case T.outDel: return { type: 'outDel', clientId: r.str(), seq: r.u32() };
-    case T.in2Add: return { type: 'in2', clientId: r.str(), packetId: r.u16(), add: true };
-    case T.in2Del: return { type: 'in2', clientId: r.str(), packetId: r.u16(), add: false };
+    case T.in2Add: return { type: 'in2', clientId: r.str(), packetId: r.u16(), add: true, message: null };
+    case T.in2AddMessage: return { type: 'in2', clientId: r.str(), packetId: r.u16(), add: true, message: readMessage(r, true) };
+    case T.in2Del: return { type: 'in2', clientId: r.str(), packetId: r.u16(), add: false, message: null };
     default: throw new RangeError(`unknown record type ${type}`);
   }
 }

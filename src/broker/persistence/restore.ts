@@ -1,5 +1,5 @@
 // Start-up: rebuilds the broker's retained messages, sessions, subscriptions, deliveries, inbound
-// QoS 2 ids, delayed wills and expiry countdowns from the store's state. Runs once, before listen.
+// QoS 2 messages awaiting PUBREL, delayed wills and expiry countdowns from the store's state. Runs once, before listen.
 // Must not write to the store: what it restores is already there.
 
 import type { Broker } from '../broker.js';
@@ -28,7 +28,7 @@ export function restore(broker: Broker, persistence: Persistence): void {
       session.offlineSince = meta.offlineSince !== 0 ? meta.offlineSince : now;
       for (const [filter, options] of durable.subscriptions) broker.router.add(meta.clientId, filter, options);
       broker.router.setOnline(meta.clientId, false);
-      for (const packetId of durable.inboundQos2) session.addInboundQos2(packetId);
+      for (const [packetId, message] of durable.inboundQos2) session.addInboundQos2(packetId, message);
       for (const record of durable.out.values()) {
         const stored = state.messages.get(record.msgId);
         if (stored === undefined) continue;

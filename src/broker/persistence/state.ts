@@ -1,5 +1,5 @@
 // The durable state as the store knows it: retained messages, persistent sessions with their
-// subscriptions, deliveries and inbound QoS 2 ids. Ops apply to it on replay and at runtime;
+// subscriptions, deliveries and inbound QoS 2 messages awaiting PUBREL. Ops apply to it on replay and at runtime;
 // snapshot() lists the ops that rebuild it (compaction). No I/O, no broker objects but Message.
 
 import type { Message } from '../message.js';
@@ -13,7 +13,8 @@ export interface DurableSession {
   out: Map<number, OutRecord>;
   /** The highest sequence number in `out` so far. */
   lastSeq: number;
-  inboundQos2: Set<number>;
+  /** Inbound QoS 2 messages by packet id, until PUBREL; null = an id from a format 1/2 store (already routed). */
+  inboundQos2: Map<number, Message | null>;
 }
 
 export class DurableState {
@@ -31,7 +32,7 @@ export class DurableState {
       case 'session': {
         const existing = this.sessions.get(op.meta.clientId);
         if (existing) existing.meta = op.meta;
-        else this.sessions.set(op.meta.clientId, { meta: op.meta, subscriptions: new Map(), out: new Map(), lastSeq: 0, inboundQos2: new Set() });
+        else this.sessions.set(op.meta.clientId, { meta: op.meta, subscriptions: new Map(), out: new Map(), lastSeq: 0, inboundQos2: new Map() });
         return;
       }
       case 'sessionEnd': {
@@ -74,7 +75,7 @@ export class DurableState {
       case 'in2': {
         const session = this.sessions.get(op.clientId);
         if (!session) return;
-        if (op.add) session.inboundQos2.add(op.packetId);
+        if (op.add) session.inboundQos2.set(op.packetId, op.message);
         else session.inboundQos2.delete(op.packetId);
         return;
       }
@@ -100,7 +101,7 @@ export class DurableState {
       yield { type: 'session', meta: session.meta };
       for (const [filter, options] of session.subscriptions) yield { type: 'sub', clientId, filter, options };
       for (const record of session.out.values()) yield { type: 'out', record: { ...record } };
-      for (const packetId of session.inboundQos2) yield { type: 'in2', clientId, packetId, add: true };
+      for (const [packetId, message] of session.inboundQos2) yield { type: 'in2', clientId, packetId, add: true, message };
     }
   }
 }

@@ -190,8 +190,20 @@ export class Persistence implements SessionJournal {
     if (session.journal !== null && this.state.sessions.get(session.clientId)?.subscriptions.has(filter)) this.emit({ type: 'unsub', clientId: session.clientId, filter });
   }
 
-  inboundQos2(session: Session, packetId: number, add: boolean): void {
-    if (session.journal !== null) this.emit({ type: 'in2', clientId: session.clientId, packetId, add });
+  /**
+   * A QoS 2 message got PUBREC: stored with its session until PUBREL, in the same commit that
+   * releases the PUBREC (a PUBREC acknowledges the message). A session that ends with its
+   * connection is not stored, and neither is what it holds.
+   */
+  inboundQos2(session: Session, packetId: number, message: Message): void {
+    if (session.journal !== null) this.emit({ type: 'in2', clientId: session.clientId, packetId, add: true, message });
+  }
+
+  /** PUBREL (the message is routed in the same commit), or the id was reused for another message. */
+  inboundQos2Done(session: Session, packetId: number): void {
+    if (session.journal !== null && this.state.sessions.get(session.clientId)?.inboundQos2.has(packetId) === true) {
+      this.emit({ type: 'in2', clientId: session.clientId, packetId, add: false, message: null });
+    }
   }
 
   private meta(session: Session, will: SessionMeta['will']): SessionMeta {
