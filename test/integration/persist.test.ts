@@ -183,6 +183,18 @@ for (const version of VERSIONS) {
   });
 }
 
+/** A store file as an older mqx wrote it: its header with format `version`, then one frame holding `ops`. */
+function writeOldStore(dir: string, version: number, ops: Writer): void {
+  const payload = ops.take();
+  const header = Buffer.alloc(HEADER_SIZE);
+  Buffer.from('MQXSTORE').copy(header);
+  header.writeUInt32BE(version, 8);
+  const frame = Buffer.alloc(8);
+  frame.writeUInt32BE(payload.length, 0);
+  frame.writeUInt32BE(crc32(payload), 4);
+  writeFileSync(join(dir, 'mosquitto.db'), Buffer.concat([header, frame, payload]));
+}
+
 test('a session that ended (clean start) and an unsubscribed filter stay gone after a restart', async (t) => {
   const dir = tempDir(t);
   const first = await start(dir);
@@ -239,14 +251,7 @@ test('a store whose inbound QoS 2 record holds only a packet id (format 2) loads
   const ops = new Writer();
   ops.u8(15); ops.str('old-pub'); ops.u32(3600); ops.u8(4); ops.optStr(null); ops.optStr(null); ops.f64(Date.now()); ops.u8(0);
   ops.u8(12); ops.str('old-pub'); ops.u16(9);
-  const payload = ops.take();
-  const header = Buffer.alloc(HEADER_SIZE);
-  Buffer.from('MQXSTORE').copy(header);
-  header.writeUInt32BE(2, 8);
-  const frame = Buffer.alloc(8);
-  frame.writeUInt32BE(payload.length, 0);
-  frame.writeUInt32BE(crc32(payload), 4);
-  writeFileSync(join(dir, 'mosquitto.db'), Buffer.concat([header, frame, payload]));
+  writeOldStore(dir, 2, ops);
 
   const first = await start(dir);
   assert.equal(readFileSync(join(dir, 'mosquitto.db')).readUInt32BE(8), FORMAT_VERSION);
@@ -442,14 +447,7 @@ test('a format 1 store (no publisher fields) is still read, and rewritten in the
   const ops = new Writer();
   ops.u8(1); ops.str('old/kept'); ops.bytes(Buffer.from('from format 1')); ops.u8(1 | 4); ops.f64(0); ops.optStr('old-publisher'); ops.optStr(null);
   ops.u8(3); ops.str('old-session'); ops.u32(3600); ops.u8(4); ops.optStr('olduser'); ops.f64(Date.now()); ops.u8(0);
-  const payload = ops.take();
-  const header = Buffer.alloc(HEADER_SIZE);
-  Buffer.from('MQXSTORE').copy(header);
-  header.writeUInt32BE(1, 8);
-  const frame = Buffer.alloc(8);
-  frame.writeUInt32BE(payload.length, 0);
-  frame.writeUInt32BE(crc32(payload), 4);
-  writeFileSync(join(dir, 'mosquitto.db'), Buffer.concat([header, frame, payload]));
+  writeOldStore(dir, 1, ops);
 
   const first = await start(dir);
   // Rewritten at start-up, before anything newer is appended behind the format 1 header.
