@@ -7,11 +7,10 @@ import type { PublishProperties, QoS } from '../codec/index.js';
 import { guardAuthenticate } from './auth-guard.js';
 import type { Authenticate } from './auth-guard.js';
 import { Connection } from './connection.js';
-import { brokerMessage, routeMessage } from './deliver.js';
+import { brokerMessage, routeMessage, storeRetained } from './deliver.js';
 import { silentLogger } from './logger.js';
 import type { BrokerLogger, LogType } from './logger.js';
 import type { Message } from './message.js';
-import { detachPayload } from './message.js';
 import { Metrics } from './metrics.js';
 import { resolveOptions } from './options.js';
 import type { BrokerOptions, ListenerOptions, ResolvedBrokerOptions } from './options.js';
@@ -248,11 +247,9 @@ export class Broker extends EventEmitter {
     this.publishMessage(message);
   }
 
+  /** The retained store, then every subscriber; returns how many sessions got it. */
   publishMessage(message: Message): number {
-    if (message.retain) {
-      detachPayload(message);
-      this.retained.set(message.topic, message.payload.length === 0 ? null : message);
-    }
+    storeRetained(this, message);
     return routeMessage(this, message);
   }
 

@@ -18,14 +18,12 @@ export function routeMessage(broker: Broker, message: Message): number {
   const count = deliveries.length;
   if (count === 0) return 0;
   const cache = new FanoutCache(Date.now());
-  const authorize = broker.options.authorize;
   const upgrade = broker.options.upgrade_outgoing_qos;
   let delivered = 0;
   for (let i = 0; i < count; i++) {
     const delivery = deliveries[i]!;
-    const session = broker.sessions.get(delivery.clientId);
+    const session = receiver(broker, delivery.clientId, message.topic);
     if (session === undefined) continue;
-    if (authorize !== undefined && !authorize(session.clientInfo, 'read', message.topic)) continue;
     // [MQTT-3.8.4-8] downgrade to the subscription's QoS (Mosquitto's upgrade_outgoing_qos raises it)
     const qos = (upgrade ? delivery.qos : Math.min(message.qos, delivery.qos)) as QoS;
     // [MQTT-3.3.1-9] [MQTT-3.3.1-12] retain is 0 on normal delivery unless Retain As Published
@@ -43,12 +41,18 @@ export function routeMessage(broker: Broker, message: Message): number {
  * group's round robin. For the 5.0 PUBREC 0x10 of a QoS 2 message that is routed only at PUBREL.
  */
 export function hasReceivers(broker: Broker, topic: string, publisherId: string): boolean {
-  const authorize = broker.options.authorize;
   for (const delivery of broker.router.peek(topic, publisherId)) {
-    const session = broker.sessions.get(delivery.clientId);
-    if (session !== undefined && (authorize === undefined || authorize(session.clientInfo, 'read', topic))) return true;
+    if (receiver(broker, delivery.clientId, topic) !== undefined) return true;
   }
   return false;
+}
+
+/** The session a matched subscription delivers `topic` to: it exists and may read it (the ACL). */
+function receiver(broker: Broker, clientId: string, topic: string): Session | undefined {
+  const authorize = broker.options.authorize;
+  const session = broker.sessions.get(clientId);
+  if (session === undefined || (authorize !== undefined && !authorize(session.clientInfo, 'read', topic))) return undefined;
+  return session;
 }
 
 /**
@@ -57,9 +61,8 @@ export function hasReceivers(broker: Broker, topic: string, publisherId: string)
  */
 export function publishFromClient(connection: Connection, message: Message): number {
   const broker = connection.broker;
-  storeRetained(broker, message);
   const droppedBefore = broker.metrics.dropped;
-  const delivered = routeMessage(broker, message);
+  const delivered = broker.publishMessage(message);
   // Its messages are being dropped: the connection then yields longer between reads (connection.ts).
   if (broker.metrics.dropped !== droppedBefore) connection.causedDrops = true;
   if (broker.listenerCount('publish') > 0) broker.emit('publish', message, connection.clientId);
